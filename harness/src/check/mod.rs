@@ -1,0 +1,11 @@
+//! Checks: expectations evaluated against a timeline, each giving a verdict.
+
+mod eval;
+mod model;
+mod result;
+mod verdict;
+
+pub use eval::{Evaluation, evaluate};
+pub use model::{ClusterModel, ServiceView};
+pub use result::{CheckKind, CheckResult, Subject};
+pub use verdict::{EXIT_INVALID_INPUT, Verdict};

@@ -1,0 +1,3 @@
+//! Placeholder.
+pub struct ClusterModel;
+pub struct ServiceView;

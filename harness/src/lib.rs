@@ -1,0 +1,10 @@
+//! hadrill: a chaos and acceptance harness for VM high-availability clusters.
+//!
+//! The engine: scenario language, timeline, stack log readers, checks and reports. The
+//! command line lives in `harness/cli` and is the only place that knows about clap.
+
+pub mod check;
+pub mod report;
+pub mod scenario;
+pub mod stack;
+pub mod timeline;
