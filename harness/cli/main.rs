@@ -1,1 +1,9 @@
-fn main() {}
+//! The `hadrill` command. Parsing and rendering live here; the engine knows nothing of clap.
+
+mod args;
+mod commands;
+mod render;
+
+fn main() {
+    std::process::exit(commands::main());
+}

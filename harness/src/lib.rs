@@ -3,6 +3,7 @@
 //! The engine: scenario language, timeline, stack log readers, checks and reports. The
 //! command line lives in `harness/cli` and is the only place that knows about clap.
 
+pub mod analyze;
 pub mod check;
 pub mod report;
 pub mod scenario;

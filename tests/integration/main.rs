@@ -1,1 +1,19 @@
+//! hadrill's integration tests: one binary, data-driven from fixture files and from the
+//! Proxmox HA manager's regression corpus in ../shared (skipped, with the reason, when a
+//! clone has no ../shared beside it).
 
+mod analyze_cli;
+mod corpus;
+mod diagnostics;
+mod scenarios;
+mod support;
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials = Vec::new();
+    trials.extend(diagnostics::trials());
+    trials.extend(scenarios::trials());
+    trials.extend(corpus::trials());
+    trials.extend(analyze_cli::trials());
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -5,7 +5,7 @@ mod model;
 mod result;
 mod verdict;
 
-pub use eval::{Evaluation, evaluate};
-pub use model::{ClusterModel, ServiceView};
+pub use eval::{Bindings, Evaluation, evaluate};
+pub use model::{ClusterModel, NodeView, ServiceView};
 pub use result::{CheckKind, CheckResult, Subject};
 pub use verdict::{EXIT_INVALID_INPUT, Verdict};

@@ -35,7 +35,8 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: &'static [FaultKind] = &[FaultKind::PowerOff, FaultKind::PowerOn, FaultKind::NetworkOff, FaultKind::NetworkOn];
+    pub const ALL: &'static [FaultKind] =
+        &[FaultKind::PowerOff, FaultKind::PowerOn, FaultKind::NetworkOff, FaultKind::NetworkOn];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -128,15 +129,9 @@ pub enum EventData {
         to_state: Option<NodeState>,
     },
     /// A fault injected or healed.
-    Fault {
-        node: String,
-        fault: FaultKind,
-    },
+    Fault { node: String, fault: FaultKind },
     /// Fencing of a node.
-    Fence {
-        node: String,
-        phase: FencePhase,
-    },
+    Fence { node: String, phase: FencePhase },
     /// A node's power changed, as the hypervisor or simulated hardware saw it.
     Power {
         node: String,
@@ -152,22 +147,11 @@ pub enum EventData {
         action: String,
     },
     /// The cluster's HA manager master changed.
-    Master {
-        node: String,
-    },
+    Master { node: String },
     /// A daemon's own state machine changed (PVE CRM/LRM `status change A => B`).
-    Daemon {
-        node: String,
-        daemon: String,
-        from: String,
-        to: String,
-    },
+    Daemon { node: String, daemon: String, from: String, to: String },
     /// A cluster lock was acquired, released or lost.
-    Lock {
-        node: String,
-        lock: String,
-        action: LockAction,
-    },
+    Lock { node: String, lock: String, action: LockAction },
     /// A node's view of quorum changed.
     Quorum {
         node: String,
@@ -206,10 +190,7 @@ pub enum EventData {
         node: Option<String>,
     },
     /// A warning or error the reader did not map to anything more specific.
-    Log {
-        level: String,
-        message: String,
-    },
+    Log { level: String, message: String },
 }
 
 impl EventData {
@@ -247,7 +228,9 @@ impl EventData {
             | EventData::Lock { node, .. }
             | EventData::Quorum { node, .. }
             | EventData::ServiceOp { node, .. } => Some(node),
-            EventData::Service { node, .. } | EventData::ServiceError { node, .. } | EventData::Command { node, .. } => node.as_deref(),
+            EventData::Service { node, .. }
+            | EventData::ServiceError { node, .. }
+            | EventData::Command { node, .. } => node.as_deref(),
             EventData::Recovery { from, .. } => Some(from),
             EventData::Log { .. } => None,
         }
@@ -311,6 +294,7 @@ impl Serialize for Event {
                 m.end()
             }
         }
-        Wire { kind: self.data.kind(), t: self.t, body: Untagged(&self.data), by: &self.by, line: self.line }.serialize(s)
+        Wire { kind: self.data.kind(), t: self.t, body: Untagged(&self.data), by: &self.by, line: self.line }
+            .serialize(s)
     }
 }

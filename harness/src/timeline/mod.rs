@@ -2,13 +2,13 @@
 //! form used for golden files and for diffing a scenario across HA stack versions.
 
 mod event;
+mod model;
 mod seconds;
 mod snapshot;
 mod state;
-mod timeline;
 
 pub use event::{Event, EventData, FaultKind, FencePhase, LockAction, ServiceOp};
+pub use model::{JsonlError, Meta, Timeline};
 pub use seconds::Seconds;
-pub use snapshot::{Roles, snapshot};
+pub use snapshot::{Roles, bucket, snapshot};
 pub use state::{NodeState, PowerState, ServiceState};
-pub use timeline::{Meta, Timeline};

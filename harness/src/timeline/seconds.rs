@@ -57,11 +57,7 @@ impl fmt::Display for Seconds {
 impl Serialize for Seconds {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let ms = self.millis();
-        if ms % 1000 == 0 {
-            s.serialize_i64(ms / 1000)
-        } else {
-            s.serialize_f64(ms as f64 / 1000.0)
-        }
+        if ms % 1000 == 0 { s.serialize_i64(ms / 1000) } else { s.serialize_f64(ms as f64 / 1000.0) }
     }
 }
 

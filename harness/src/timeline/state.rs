@@ -36,7 +36,7 @@ pub enum ServiceState {
 }
 
 /// Power as the hypervisor (or the simulator's hardware) sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PowerState {
     Running,
@@ -72,6 +72,9 @@ impl ServiceState {
     /// Whether a service in this state may be running somewhere (used by the split-brain
     /// invariant together with the per-node activity the LRM reports).
     pub fn may_run(self) -> bool {
-        matches!(self, ServiceState::Started | ServiceState::Starting | ServiceState::Migrating | ServiceState::Stopping)
+        matches!(
+            self,
+            ServiceState::Started | ServiceState::Starting | ServiceState::Migrating | ServiceState::Stopping
+        )
     }
 }

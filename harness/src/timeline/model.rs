@@ -33,10 +33,10 @@ pub struct Timeline {
 impl Timeline {
     pub fn new(mut events: Vec<Event>, mut meta: Meta) -> Self {
         events.sort_by_key(|e| e.t.millis());
-        if let Some(last) = events.last() {
-            if last.t > meta.end {
-                meta.end = last.t;
-            }
+        if let Some(last) = events.last()
+            && last.t > meta.end
+        {
+            meta.end = last.t;
         }
         Timeline { events, meta }
     }
@@ -65,6 +65,27 @@ impl Timeline {
         self.meta.end
     }
 
+    /// Whether `bytes` start like hadrill's own JSON-lines timeline (`{"kind":…,"t":…}`).
+    pub fn looks_like_jsonl(bytes: &[u8]) -> bool {
+        let first = bytes.split(|b| *b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace));
+        first.is_some_and(|l| l.starts_with(b"{\"kind\":"))
+    }
+
+    /// Read a timeline written by `to_jsonl`.
+    pub fn from_jsonl(bytes: &[u8]) -> Result<Timeline, JsonlError> {
+        let mut events = Vec::new();
+        let mut lines = 0;
+        for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            lines += 1;
+            let e: Event = serde_json::from_slice(line).map_err(|source| JsonlError { line: i as u64 + 1, source })?;
+            events.push(e);
+        }
+        Ok(Timeline::new(events, Meta { format: Some("hadrill-timeline".into()), lines, ..Meta::default() }))
+    }
+
     /// The timeline as JSON lines, one event per line.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
@@ -74,4 +95,13 @@ impl Timeline {
         }
         out
     }
+}
+
+/// A line of a JSON-lines timeline that is not an event.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: not a timeline event: {source}")]
+pub struct JsonlError {
+    pub line: u64,
+    #[source]
+    pub source: serde_json::Error,
 }

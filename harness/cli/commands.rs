@@ -1,0 +1,137 @@
+//! What each subcommand does: call the engine, print, choose the exit code.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::Parser;
+use hadrill::analyze::analyze_file;
+use hadrill::check::EXIT_INVALID_INPUT;
+use hadrill::report::{ReportInput, summary_text, write_reports};
+use hadrill::scenario::{self, LoadError};
+
+use crate::args::{Cli, Command};
+use crate::render;
+
+/// Parse arguments, run, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap exits 2 on misuse, which here means "inconclusive".
+            return if e.use_stderr() { EXIT_INVALID_INPUT } else { 0 };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("HADRILL_LOG"))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let color = render::use_color(cli.color);
+    match cli.command {
+        Command::Validate { files } => validate(&files, color),
+        Command::Analyze { log, expect, json, report } => {
+            analyze(&log, expect.as_deref(), json, report.as_deref(), color)
+        }
+        Command::Schema => {
+            print!("{}", scenario::schema_json());
+            0
+        }
+    }
+}
+
+fn print_load_error(e: &LoadError, color: bool) {
+    match e {
+        LoadError::Read { .. } => eprint!("{}", render::diagnostic(e, color)),
+        LoadError::Invalid { errors, .. } => {
+            for err in errors {
+                eprint!("{}", render::diagnostic(err, color));
+            }
+        }
+    }
+}
+
+fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
+    let mut bad = 0;
+    for f in files {
+        match scenario::load(f) {
+            Ok(plan) => {
+                let cluster = plan
+                    .cluster
+                    .as_ref()
+                    .map(|c| format!(", {} nodes, {:?} storage", c.nodes.len(), c.storage).to_lowercase())
+                    .unwrap_or_default();
+                println!(
+                    "ok    {}: {} step{}, {} expectation{}, {} invariant{}{}{}",
+                    f.display(),
+                    plan.steps.len(),
+                    plural(plan.steps.len()),
+                    plan.expectations.len(),
+                    plural(plan.expectations.len()),
+                    plan.invariants.len(),
+                    plural(plan.invariants.len()),
+                    plan.stack.map(|s| format!(", stack {}", s.as_str())).unwrap_or_default(),
+                    cluster
+                );
+            }
+            Err(e) => {
+                bad += 1;
+                let n = e.errors().len().max(1);
+                println!("error {}: {n} problem{}", f.display(), plural(n));
+                print_load_error(&e, color);
+            }
+        }
+    }
+    if files.len() > 1 {
+        println!("{} valid, {} invalid", files.len() - bad, bad);
+    }
+    if bad > 0 { EXIT_INVALID_INPUT } else { 0 }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Path>, color: bool) -> i32 {
+    let plan = match expect.map(scenario::load) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            print_load_error(&e, color);
+            return EXIT_INVALID_INPUT;
+        }
+    };
+    let analysis = match analyze_file(log, plan.as_ref()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return EXIT_INVALID_INPUT;
+        }
+    };
+    let input =
+        ReportInput { timeline: &analysis.timeline, evaluation: &analysis.evaluation, snapshot: &analysis.snapshot };
+    if let Some(dir) = report
+        && let Err(e) = write_reports(dir, &input)
+    {
+        eprint!("{}", render::diagnostic(&e, color));
+        // The reports are part of what was asked for; without them CI has nothing to show.
+        return hadrill::check::Verdict::InfraError.exit_code();
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        let _ = out.write_all(analysis.timeline.to_jsonl().as_bytes());
+    } else {
+        let _ = write!(out, "{}", summary_text(&input));
+    }
+    let _ = out.flush();
+    match analysis.evaluation.verdict {
+        Some(v) => {
+            if json {
+                eprintln!("verdict: {}", render::verdict(v, color));
+            }
+            v.exit_code()
+        }
+        None => 0,
+    }
+}

@@ -1,0 +1,43 @@
+//! Diagnostics and verdicts for a person at a terminal (or a CI log).
+
+use std::io::IsTerminal;
+
+use hadrill::check::Verdict;
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+
+use crate::args::ColorChoice;
+
+/// Whether to colour output written to stderr.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    }
+}
+
+/// A diagnostic as miette draws it: source excerpt, caret, label, help.
+pub fn diagnostic(d: &dyn Diagnostic, color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, d).is_err() {
+        out = d.to_string();
+    }
+    out
+}
+
+/// `PASS`, `FAIL`, … coloured for a terminal.
+pub fn verdict(v: Verdict, color: bool) -> String {
+    let word = v.as_str().to_uppercase();
+    if !color {
+        return word;
+    }
+    let code = match v {
+        Verdict::Pass => "32",
+        Verdict::Fail => "31",
+        Verdict::Inconclusive => "33",
+        Verdict::InfraError => "35",
+    };
+    format!("\x1b[1;{code}m{word}\x1b[0m")
+}
