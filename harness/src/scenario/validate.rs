@@ -125,9 +125,7 @@ fn join<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// Steps as seen by later steps: what each id names.
 #[derive(Clone)]
 struct StepInfo {
-    index: usize,
     fault: Option<Fault>,
-    role: Option<String>,
 }
 
 struct Cx<'a> {
@@ -1015,7 +1013,7 @@ impl<'a> Cx<'a> {
                 }
                 let key = id.clone().unwrap_or_else(|| format!("#{}", index + 1));
                 self.steps
-                    .insert(key.clone(), StepInfo { index, fault: Some(fault.clone()), role: Some(role.clone()) });
+                    .insert(key.clone(), StepInfo { fault: Some(fault.clone()) });
                 last_anchor = Some(key);
                 StepKind::Fault { fault, target, role }
             } else if let Some(h) = &d.heal {
@@ -1072,7 +1070,7 @@ impl<'a> Cx<'a> {
                     continue;
                 }
                 let key = id.clone().unwrap_or_else(|| format!("#{}", index + 1));
-                self.steps.insert(key.clone(), StepInfo { index, fault: None, role: None });
+                self.steps.insert(key.clone(), StepInfo { fault: None });
                 last_anchor = Some(key);
                 StepKind::Heal { step: h.value.clone() }
             } else if let Some(a) = &d.action {
@@ -1080,7 +1078,7 @@ impl<'a> Cx<'a> {
                     continue;
                 };
                 let key = id.clone().unwrap_or_else(|| format!("#{}", index + 1));
-                self.steps.insert(key.clone(), StepInfo { index, fault: None, role: None });
+                self.steps.insert(key.clone(), StepInfo { fault: None });
                 last_anchor = Some(key);
                 StepKind::Action { action, on, timeout }
             } else if let Some(list) = &d.expect {
@@ -1100,7 +1098,7 @@ impl<'a> Cx<'a> {
                 unreachable!("one step key is present")
             };
             if let Some(i) = &id {
-                self.steps.entry(i.clone()).or_insert(StepInfo { index, fault: None, role: None });
+                self.steps.entry(i.clone()).or_insert(StepInfo { fault: None });
             }
             out.push(Step { id, what, loc: self.loc(at) });
         }
