@@ -5,8 +5,13 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::svg::{NODE_COLOURS, SERVICE_COLOURS, css as timeline_css, timeline_svg, verdicts_present};
-use super::view::{Counts, ReportInput, bound, describe, fmt_dur, fmt_t, source_line, span_line, subject_label, verdict_label, verdict_meaning, window};
+use super::svg::{
+    NODE_COLOURS, SERVICE_COLOURS, css as timeline_css, timeline_svg, verdicts_present,
+};
+use super::view::{
+    Counts, ReportInput, bound, describe, fmt_dur, fmt_t, source_line, span_line, subject_label,
+    verdict_label, verdict_meaning, window,
+};
 use crate::check::{CheckKind, Verdict};
 use crate::timeline::EventData;
 
@@ -18,14 +23,14 @@ main{max-width:1400px;margin:0 auto;padding:20px 24px 40px}
 header.top{display:flex;gap:22px;align-items:center;background:#fff;border:1px solid var(--line);border-left-width:12px;border-radius:8px;padding:16px 22px}
 header.top.v-pass{border-left-color:#2f9e55} header.top.v-fail{border-left-color:#d1343a}
 header.top.v-inconclusive{border-left-color:#d99a00} header.top.v-infra-error{border-left-color:#7b4fa6} header.top.v-none{border-left-color:#6b7280}
-.big{font-size:30px;font-weight:800;letter-spacing:.04em;color:#fff;padding:10px 20px;border-radius:8px;white-space:nowrap}
+.badge.big{font-size:30px;font-weight:800;letter-spacing:.04em;color:#fff;padding:10px 20px;border-radius:8px;white-space:nowrap}
 h1{margin:0 0 4px;font-size:22px;word-break:break-word} h2{font-size:17px;margin:0 0 10px}
 .meaning{font-size:16px;margin:0} .meta{color:var(--muted);margin:4px 0 0;font-size:13px}
 section,details.events{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 18px;margin-top:16px}
 .badge{display:inline-block;color:#fff;font-weight:700;font-size:12px;padding:1px 8px;border-radius:10px;text-transform:uppercase;letter-spacing:.03em;white-space:nowrap}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em;border-bottom:1px solid var(--line)}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} td.mono,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} td.loc{white-space:nowrap} td.mono,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 tr.check:target{background:#fff8c5} tr.check.v-fail td:first-child{box-shadow:inset 4px 0 #d1343a}
 tr.check.v-inconclusive td:first-child{box-shadow:inset 4px 0 #d99a00} tr.check.v-infra-error td:first-child{box-shadow:inset 4px 0 #7b4fa6}
 .kind{color:var(--muted);font-size:12px} .none{color:var(--muted);font-style:italic}
@@ -107,7 +112,8 @@ pub fn html(input: &ReportInput) -> String {
                     section class="timeline" {
                         h2 { "Timeline" }
                         (timeline_svg(input))
-                        (legend(input))
+                        // Nothing drawn, nothing to explain.
+                        @if !tl.events.is_empty() || !ev.checks.is_empty() { (legend(input)) }
                     }
                     (checks_table(input))
                     (events_table(input))
@@ -120,7 +126,9 @@ pub fn html(input: &ReportInput) -> String {
 }
 
 fn legend(input: &ReportInput) -> Markup {
-    let strip = |table: &'static [(&'static str, &'static str, bool)]| table.iter().map(|(c, _, _)| (*c, &c[2..]));
+    let strip = |table: &'static [(&'static str, &'static str, bool)]| {
+        table.iter().map(|(c, _, _)| (*c, &c[2..]))
+    };
     html! {
         div class="legend" {
             div class="grp" { b { "Services" } @for (class, name) in strip(SERVICE_COLOURS) { span { span class=(format!("sw {class}")) {} (name) } } }
@@ -179,7 +187,7 @@ fn checks_table(input: &ReportInput) -> Markup {
                                 td class="num" { (window(c)) }
                                 td class="num" { (c.seen.map(fmt_t).unwrap_or_else(|| "-".into())) }
                                 td { (c.message) }
-                                td class="mono" { (c.location.as_deref().unwrap_or("-")) }
+                                td class="mono loc" { (c.location.as_deref().unwrap_or("-")) }
                             }
                         }
                     }
@@ -225,13 +233,23 @@ mod tests {
     use crate::timeline::{Event, EventData, Meta, Seconds, ServiceState, Timeline};
 
     fn render(tl: &Timeline, ev: &crate::check::Evaluation) -> String {
-        html(&ReportInput { timeline: tl, evaluation: ev, snapshot: "" })
+        html(&ReportInput {
+            timeline: tl,
+            evaluation: ev,
+            snapshot: "",
+        })
     }
 
     /// Every `http://` or `https://` in the page, apart from the SVG namespace.
     fn external_urls(page: &str) -> Vec<String> {
         let cleaned = page.replace(r#"xmlns="http://www.w3.org/2000/svg""#, "");
-        cleaned.match_indices("http").filter(|(i, _)| cleaned[*i..].starts_with("http://") || cleaned[*i..].starts_with("https://")).map(|(i, _)| cleaned[i..(i + 40).min(cleaned.len())].to_owned()).collect()
+        cleaned
+            .match_indices("http")
+            .filter(|(i, _)| {
+                cleaned[*i..].starts_with("http://") || cleaned[*i..].starts_with("https://")
+            })
+            .map(|(i, _)| cleaned[i..(i + 40).min(cleaned.len())].to_owned())
+            .collect()
     }
 
     #[test]
@@ -240,13 +258,23 @@ mod tests {
         let page = render(&tl, &ev);
         assert_eq!(page.matches("<svg").count(), 1);
         assert!(page.starts_with("<!DOCTYPE html>"));
-        assert!(external_urls(&page).is_empty(), "{:?}", external_urls(&page));
+        assert!(
+            external_urls(&page).is_empty(),
+            "{:?}",
+            external_urls(&page)
+        );
         assert!(!page.contains("<script"), "no script needed");
         for node in ["node1", "node2", "node3"] {
-            assert!(page.contains(&format!(r#"<g class="lane node" data-name="{node}">"#)), "lane for {node}");
+            assert!(
+                page.contains(&format!(r#"<g class="lane node" data-name="{node}">"#)),
+                "lane for {node}"
+            );
         }
         for svc in ["vm:101", "vm:102", "vm:103"] {
-            assert!(page.contains(&format!(r#"<g class="lane service" data-name="{svc}">"#)), "lane for {svc}");
+            assert!(
+                page.contains(&format!(r#"<g class="lane service" data-name="{svc}">"#)),
+                "lane for {svc}"
+            );
         }
         assert!(page.contains(r#"<g class="lane cluster" data-name="cluster">"#));
         // The fault at 120 s, as a marker with its label.
@@ -283,7 +311,11 @@ mod tests {
                     target: None,
                 },
             )],
-            Meta { source: Some("<b>log</b>".into()), end: Seconds(60.0), ..Meta::default() },
+            Meta {
+                source: Some("<b>log</b>".into()),
+                end: Seconds(60.0),
+                ..Meta::default()
+            },
         );
         let mut ev = no_checks("title <i>x</i>");
         ev.checks.push(CheckResult {
@@ -300,7 +332,10 @@ mod tests {
         });
         ev.verdict = Some(Verdict::Pass);
         let page = render(&tl, &ev);
-        assert!(!page.contains("<script"), "a service name must not open a script");
+        assert!(
+            !page.contains("<script"),
+            "a service name must not open a script"
+        );
         assert!(!page.contains("<img"), "a message must not open an element");
         assert!(!page.contains("<b>log"), "the source must be escaped");
         assert!(!page.contains("<i>x"), "the title must be escaped");
@@ -339,9 +374,21 @@ mod tests {
     fn render_for_eyes() {
         let dir = std::env::temp_dir().join("hadrill-report-eyes");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("basic1.html"), render(&basic1_timeline(), &basic1_evaluation())).unwrap();
-        std::fs::write(dir.join("soak.html"), render(&soak_timeline(), &no_checks("soak"))).unwrap();
-        std::fs::write(dir.join("empty.html"), render(&Timeline::default(), &no_checks("nothing"))).unwrap();
+        std::fs::write(
+            dir.join("basic1.html"),
+            render(&basic1_timeline(), &basic1_evaluation()),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("soak.html"),
+            render(&soak_timeline(), &no_checks("soak")),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("empty.html"),
+            render(&Timeline::default(), &no_checks("nothing")),
+        )
+        .unwrap();
         eprintln!("{}", dir.display());
     }
 }

@@ -35,8 +35,10 @@ const LANE_PAD: f64 = 6.0;
 const GROUP_H: f64 = 20.0;
 const FAULT_ROW_H: f64 = 15.0;
 const AXIS_H: f64 = 22.0;
-/// Rough width of a character of the 11 px label font; used only to decide whether a label fits.
+/// Rough width of a character of the 10.5 px label font (bold, which is wider), used only to
+/// decide whether a label fits and to size the fault label pills.
 const CHAR_W: f64 = 6.2;
+const CHAR_W_BOLD: f64 = 6.9;
 
 /// State colours: (class, fill, dark text on it). One table for the SVG and the HTML legend.
 pub(crate) const SERVICE_COLOURS: &[(&str, &str, bool)] = &[
@@ -61,8 +63,13 @@ pub(crate) const NODE_COLOURS: &[(&str, &str, bool)] = &[
     ("n-gone", "#9aa3ad", false),
     ("n-other", "#cdbfe3", true),
 ];
-pub(crate) const VERDICT_COLOURS: &[(&str, &str)] =
-    &[("pass", "#2f9e55"), ("fail", "#d1343a"), ("inconclusive", "#d99a00"), ("infra-error", "#7b4fa6"), ("none", "#6b7280")];
+pub(crate) const VERDICT_COLOURS: &[(&str, &str)] = &[
+    ("pass", "#2f9e55"),
+    ("fail", "#d1343a"),
+    ("inconclusive", "#d99a00"),
+    ("infra-error", "#7b4fa6"),
+    ("none", "#6b7280"),
+];
 const FAULT_COLOUR: &str = "#a4287a";
 const HEAL_COLOUR: &str = "#13878a";
 
@@ -134,8 +141,16 @@ struct Lane<'a> {
 
 impl Lane<'_> {
     fn height(&self) -> f64 {
-        let marks = if self.marks.is_empty() && self.off.is_empty() { 0.0 } else { MARK_H };
-        let bar = if self.kind == LaneKind::Cluster { 0.0 } else { BAR_H };
+        let marks = if self.marks.is_empty() && self.off.is_empty() {
+            0.0
+        } else {
+            MARK_H
+        };
+        let bar = if self.kind == LaneKind::Cluster {
+            0.0
+        } else {
+            BAR_H
+        };
         LANE_PAD + bar + marks + WIN_H * self.checks.len() as f64 + LANE_PAD
     }
 }
@@ -154,7 +169,11 @@ fn tip(e: &Event) -> String {
 }
 
 /// Turn a sequence of state changes into intervals up to `end`.
-fn bars_from<'e>(changes: impl Iterator<Item = (&'e Event, String, String, String)>, end: Seconds, prefix: &str) -> Vec<Bar> {
+fn bars_from<'e>(
+    changes: impl Iterator<Item = (&'e Event, String, String, String)>,
+    end: Seconds,
+    prefix: &str,
+) -> Vec<Bar> {
     // (event, raw from, normalised-or-raw to, label for the new state)
     let mut bars: Vec<Bar> = vec![];
     for (e, from, class_state, label) in changes {
@@ -166,11 +185,21 @@ fn bars_from<'e>(changes: impl Iterator<Item = (&'e Event, String, String, Strin
                 until: e.t,
                 class: format!("{prefix}-other"),
                 label: from.clone(),
-                tip: format!("{from} (before t={}, as the first recorded change says; not observed)", fmt_t(e.t)),
+                tip: format!(
+                    "{from} (before t={}, as the first recorded change says; not observed)",
+                    fmt_t(e.t)
+                ),
                 assumed: true,
             });
         }
-        bars.push(Bar { from: e.t, until: end, class: format!("{prefix}-{class_state}"), label, tip: tip(e), assumed: false });
+        bars.push(Bar {
+            from: e.t,
+            until: end,
+            class: format!("{prefix}-{class_state}"),
+            label,
+            tip: tip(e),
+            assumed: false,
+        });
     }
     // Zero-length intervals (several changes at one instant) are kept: their tooltips still
     // tell the story, and the drawing gives them a hairline.
@@ -178,16 +207,36 @@ fn bars_from<'e>(changes: impl Iterator<Item = (&'e Event, String, String, Strin
 }
 
 fn known_class(prefix: &str, state: &str) -> String {
-    let table = if prefix == "s" { SERVICE_COLOURS } else { NODE_COLOURS };
+    let table = if prefix == "s" {
+        SERVICE_COLOURS
+    } else {
+        NODE_COLOURS
+    };
     let class = format!("{prefix}-{state}");
-    if table.iter().any(|(c, _, _)| *c == class) { state.to_owned() } else { "other".to_owned() }
+    if table.iter().any(|(c, _, _)| *c == class) {
+        state.to_owned()
+    } else {
+        "other".to_owned()
+    }
 }
 
 fn node_lane<'a>(input: &ReportInput<'a>, node: &str, end: Seconds) -> Lane<'a> {
-    let events = input.timeline.events.iter().filter(|e| e.data.node() == Some(node));
+    let events = input
+        .timeline
+        .events
+        .iter()
+        .filter(|e| e.data.node() == Some(node));
     let changes = events.clone().filter_map(|e| match &e.data {
-        EventData::Node { node: n, from, to, to_state, .. } if n == node => {
-            let state = to_state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| to.clone());
+        EventData::Node {
+            node: n,
+            from,
+            to,
+            to_state,
+            ..
+        } if n == node => {
+            let state = to_state
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| to.clone());
             let label = match to_state {
                 Some(s) if s.as_str() != to => format!("{s} ({to})"),
                 _ => to.clone(),
@@ -227,31 +276,70 @@ fn node_lane<'a>(input: &ReportInput<'a>, node: &str, end: Seconds) -> Lane<'a> 
                 FencePhase::Failed => (Shape::Cross, "mk-fence-failed"),
             },
             EventData::Master { .. } => (Shape::Letter('M'), "mk-master"),
-            EventData::Quorum { quorate, .. } => (Shape::Letter('Q'), if *quorate { "mk-quorate" } else { "mk-inquorate" }),
+            EventData::Quorum { quorate, .. } => (
+                Shape::Letter('Q'),
+                if *quorate {
+                    "mk-quorate"
+                } else {
+                    "mk-inquorate"
+                },
+            ),
             _ => continue,
         };
-        marks.push(Mark { t: e.t, shape, class, tip: tip(e) });
+        marks.push(Mark {
+            t: e.t,
+            shape,
+            class,
+            tip: tip(e),
+        });
     }
     if let Some(o) = off_since {
         off.push((o.t, end, tip(o)));
     }
 
-    let role = input.evaluation.roles.0.get(node).filter(|r| r.as_str() != node).cloned();
-    Lane { kind: LaneKind::Node, name: node.to_owned(), role, bars, off, marks, checks: vec![] }
+    let role = input
+        .evaluation
+        .roles
+        .0
+        .get(node)
+        .filter(|r| r.as_str() != node)
+        .cloned();
+    Lane {
+        kind: LaneKind::Node,
+        name: node.to_owned(),
+        role,
+        bars,
+        off,
+        marks,
+        checks: vec![],
+    }
 }
 
 fn service_lane<'a>(input: &ReportInput<'a>, service: &str, end: Seconds) -> Lane<'a> {
-    let events = input.timeline.events.iter().filter(|e| e.data.service() == Some(service));
+    let events = input
+        .timeline
+        .events
+        .iter()
+        .filter(|e| e.data.service() == Some(service));
     // The node a service is on is only sometimes in the event; carry the last one forward.
     let mut on: Option<String> = None;
     let changes: Vec<_> = events
         .clone()
         .filter_map(|e| match &e.data {
-            EventData::Service { from, to, to_state, node, target, .. } => {
+            EventData::Service {
+                from,
+                to,
+                to_state,
+                node,
+                target,
+                ..
+            } => {
                 if node.is_some() {
                     on.clone_from(node);
                 }
-                let state = to_state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| to.clone());
+                let state = to_state
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| to.clone());
                 let mut label = state.clone();
                 match (target, &on) {
                     (Some(t), Some(n)) => label.push_str(&format!(" {n} → {t}")),
@@ -275,10 +363,23 @@ fn service_lane<'a>(input: &ReportInput<'a>, service: &str, end: Seconds) -> Lan
                 EventData::ServiceError { .. } => (Shape::Cross, "mk-error"),
                 _ => return None,
             };
-            Some(Mark { t: e.t, shape, class, tip: tip(e) })
+            Some(Mark {
+                t: e.t,
+                shape,
+                class,
+                tip: tip(e),
+            })
         })
         .collect();
-    Lane { kind: LaneKind::Service, name: service.to_owned(), role: None, bars, off: vec![], marks, checks: vec![] }
+    Lane {
+        kind: LaneKind::Service,
+        name: service.to_owned(),
+        role: None,
+        bars,
+        off: vec![],
+        marks,
+        checks: vec![],
+    }
 }
 
 /// The lanes, in order: nodes, services, cluster. Subjects of checks get a lane even when the
@@ -303,7 +404,15 @@ fn lanes<'a>(input: &ReportInput<'a>, end: Seconds) -> Vec<Lane<'a>> {
     let mut lanes: Vec<Lane> = nodes.iter().map(|n| node_lane(input, n, end)).collect();
     lanes.extend(services.iter().map(|s| service_lane(input, s, end)));
     if cluster {
-        lanes.push(Lane { kind: LaneKind::Cluster, name: "cluster".into(), role: None, bars: vec![], off: vec![], marks: vec![], checks: vec![] });
+        lanes.push(Lane {
+            kind: LaneKind::Cluster,
+            name: "cluster".into(),
+            role: None,
+            bars: vec![],
+            off: vec![],
+            marks: vec![],
+            checks: vec![],
+        });
     }
     for (i, c) in ev.checks.iter().enumerate() {
         let (kind, name) = match &c.subject {
@@ -321,9 +430,14 @@ fn lanes<'a>(input: &ReportInput<'a>, end: Seconds) -> Vec<Lane<'a>> {
 /// A tick step giving at most 12 ticks, on a human boundary.
 fn tick_step(end: f64) -> f64 {
     const STEPS: &[f64] = &[
-        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0,
+        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+        10800.0, 21600.0, 43200.0, 86400.0,
     ];
-    STEPS.iter().copied().find(|s| end / s <= 12.0).unwrap_or_else(|| (end / 12.0 / 86400.0).ceil() * 86400.0)
+    STEPS
+        .iter()
+        .copied()
+        .find(|s| end / s <= 12.0)
+        .unwrap_or_else(|| (end / 12.0 / 86400.0).ceil() * 86400.0)
 }
 
 fn tick_label(t: f64, step: f64) -> String {
@@ -348,6 +462,10 @@ fn n(v: f64) -> String {
 
 fn fits(label: &str, width: f64) -> bool {
     label.chars().count() as f64 * CHAR_W + 8.0 <= width
+}
+
+fn fits_bold(label: &str, width: f64) -> bool {
+    label.chars().count() as f64 * CHAR_W_BOLD + 8.0 <= width
 }
 
 /// The end of the drawing: observation's end, or anything drawn later than that.
@@ -392,7 +510,10 @@ fn label_rows(items: &[(f64, f64)]) -> (Vec<usize>, usize) {
     let mut row_ends: Vec<f64> = vec![];
     let mut rows = vec![];
     for &(x, w) in items {
-        let row = row_ends.iter().position(|&e| e + 6.0 <= x).unwrap_or(row_ends.len());
+        let row = row_ends
+            .iter()
+            .position(|&e| e + 6.0 <= x)
+            .unwrap_or(row_ends.len());
         if row == row_ends.len() {
             row_ends.push(x + w);
         } else {
@@ -411,7 +532,12 @@ pub(crate) fn timeline_svg(input: &ReportInput) -> Markup {
     let x = |t: Seconds| PLOT_X0 + t.as_f64().clamp(0.0, end_f) / end_f * (PLOT_X1 - PLOT_X0);
 
     let lanes = lanes(input, end);
-    let faults: Vec<&Event> = input.timeline.events.iter().filter(|e| matches!(e.data, EventData::Fault { .. })).collect();
+    let faults: Vec<&Event> = input
+        .timeline
+        .events
+        .iter()
+        .filter(|e| matches!(e.data, EventData::Fault { .. }))
+        .collect();
     let fault_labels: Vec<String> = faults
         .iter()
         .map(|e| match &e.data {
@@ -424,7 +550,7 @@ pub(crate) fn timeline_svg(input: &ReportInput) -> Markup {
         .iter()
         .zip(&fault_labels)
         .map(|(e, l)| {
-            let w = l.chars().count() as f64 * CHAR_W + 10.0;
+            let w = l.chars().count() as f64 * CHAR_W_BOLD + 10.0;
             let x0 = if x(e.t) + w > W { x(e.t) - w } else { x(e.t) };
             (x0, w)
         })
@@ -452,7 +578,10 @@ pub(crate) fn timeline_svg(input: &ReportInput) -> Markup {
     }
     let height = y + 8.0;
     let step = tick_step(end_f);
-    let ticks: Vec<f64> = (0..).map(|i| i as f64 * step).take_while(|t| *t <= end_f + 1e-9).collect();
+    let ticks: Vec<f64> = (0..)
+        .map(|i| i as f64 * step)
+        .take_while(|t| *t <= end_f + 1e-9)
+        .collect();
 
     html! {
         svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox=(format!("0 0 {} {}", n(W), n(height))) role="img"
@@ -563,7 +692,13 @@ fn lane_markup(lane: &Lane, ly: f64, x: &dyn Fn(Seconds) -> f64) -> Markup {
     }
 }
 
-fn window_markup(i: usize, c: &CheckResult, wy: f64, bar_y: f64, x: &dyn Fn(Seconds) -> f64) -> Markup {
+fn window_markup(
+    i: usize,
+    c: &CheckResult,
+    wy: f64,
+    bar_y: f64,
+    x: &dyn Fn(Seconds) -> f64,
+) -> Markup {
     let v = c.verdict.as_str();
     let from = c.from.unwrap_or(Seconds::ZERO);
     // Without an end the check watched until observation stopped.
@@ -572,7 +707,15 @@ fn window_markup(i: usize, c: &CheckResult, wy: f64, bar_y: f64, x: &dyn Fn(Seco
     let w = (x1 - x0).max(2.0);
     let label = format!("#{} {}", i + 1, c.name);
     let short = format!("#{}", i + 1);
-    let mut tipt = format!("#{} {} — {}\nwindow {}", i + 1, c.name, c.verdict, window(c));
+    // A label outside the window starts after the seen mark too, so the mark does not cross it.
+    let after = x1.max(c.seen.map(x).unwrap_or(x1)) + 6.0;
+    let mut tipt = format!(
+        "#{} {} — {}\nwindow {}",
+        i + 1,
+        c.name,
+        c.verdict,
+        window(c)
+    );
     if let Some(b) = bound(c) {
         tipt.push_str(&format!(" (bound {})", fmt_dur(b)));
     }
@@ -588,10 +731,10 @@ fn window_markup(i: usize, c: &CheckResult, wy: f64, bar_y: f64, x: &dyn Fn(Seco
             g class=(format!("win v-{v}")) data-check=(i + 1) {
                 title { (tipt) }
                 rect x=(n(x0)) y=(n(wy + 2.0)) width=(n(w)) height=(n(WIN_H - 4.0)) rx="2" {}
-                @if fits(&label, w) {
+                @if fits_bold(&label, w) {
                     text x=(n(x0 + 4.0)) y=(n(wy + 11.0)) { (label) }
-                } @else if x1 + 4.0 + label.chars().count() as f64 * CHAR_W < PLOT_X1 {
-                    text x=(n(x1 + 4.0)) y=(n(wy + 11.0)) { (label) }
+                } @else if after + label.chars().count() as f64 * CHAR_W_BOLD < PLOT_X1 {
+                    text x=(n(after)) y=(n(wy + 11.0)) { (label) }
                 } @else {
                     text x=(n(x0 - 4.0)) y=(n(wy + 11.0)) text-anchor="end" { (short) }
                 }
