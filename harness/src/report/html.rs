@@ -197,6 +197,10 @@ fn checks_table(input: &ReportInput) -> Markup {
     }
 }
 
+/// Rows in the event table at most: a field journal can hold tens of thousands of events,
+/// and the page must still open; all of them are in `timeline.jsonl`.
+const EVENT_ROWS_MAX: usize = 5000;
+
 fn events_table(input: &ReportInput) -> Markup {
     let tl = input.timeline;
     html! {
@@ -208,7 +212,7 @@ fn events_table(input: &ReportInput) -> Markup {
                 table {
                     thead { tr { th { "t" } th { "kind" } th { "event" } th { "by" } th { "line" } } }
                     tbody {
-                        @for e in &tl.events {
+                        @for e in tl.events.iter().take(EVENT_ROWS_MAX) {
                             @let fault = matches!(e.data, EventData::Fault { .. });
                             tr class=(format!("ev-{}", if fault { "fault" } else { e.data.kind() })) {
                                 td class="num" { (fmt_t(e.t)) }
@@ -219,6 +223,9 @@ fn events_table(input: &ReportInput) -> Markup {
                             }
                         }
                     }
+                }
+                @if tl.events.len() > EVENT_ROWS_MAX {
+                    p class="none" { "…and " (tl.events.len() - EVENT_ROWS_MAX) " more events in timeline.jsonl." }
                 }
             }
         }

@@ -258,6 +258,34 @@ mod tests {
     }
 
     #[test]
+    fn parses_back_as_junit() {
+        let (tl, ev) = (basic1_timeline(), basic1_evaluation());
+        let xml = junit_xml(&ReportInput {
+            timeline: &tl,
+            evaluation: &ev,
+            snapshot: "",
+        });
+        let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+        let suite = &report.test_suites[0];
+        assert_eq!(suite.name.as_str(), "network-cut (test-basic1)");
+        assert_eq!(suite.test_cases.len(), ev.checks.len());
+        assert!(matches!(
+            suite.test_cases[1].status,
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                ..
+            }
+        ));
+        assert!(matches!(
+            suite.test_cases[2].status,
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Error,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn no_checks_is_a_visible_skip_not_a_pass() {
         let tl = basic1_timeline();
         let ev = no_checks("empty");

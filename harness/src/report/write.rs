@@ -9,6 +9,7 @@
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::html::html;
 use super::junit::junit_xml;
@@ -66,8 +67,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("report");
-    // The process id keeps two harness processes writing into one directory apart.
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    // The process id and a counter keep two processes, or two threads, writing into one
+    // directory apart.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
