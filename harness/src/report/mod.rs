@@ -1,16 +1,18 @@
-//! Reports (placeholder until the report module lands).
-use std::path::{Path, PathBuf};
-pub struct ReportInput<'a> {
-    pub timeline: &'a crate::timeline::Timeline,
-    pub evaluation: &'a crate::check::Evaluation,
-    pub snapshot: &'a str,
-}
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("placeholder")]
-pub struct ReportError;
-pub fn write_reports(_d: &Path, _i: &ReportInput) -> Result<Vec<PathBuf>, ReportError> {
-    Err(ReportError)
-}
-pub fn summary_text(i: &ReportInput) -> String {
-    format!("{:#?}\n{:?}\n", i.evaluation.checks, i.evaluation.verdict)
-}
+//! Reports: everything hadrill writes for a run, from its timeline and the evaluation of its
+//! checks: the JSON-lines timeline, JUnit XML for CI, a self-contained HTML page with an SVG
+//! timeline, a Markdown summary, the plain-text terminal summary, and the normalised snapshot.
+
+#[cfg(test)]
+mod fixtures;
+mod html;
+mod junit;
+mod summary;
+mod svg;
+mod view;
+mod write;
+
+pub use html::html;
+pub use junit::junit_xml;
+pub use summary::{summary_md, summary_text};
+pub use view::ReportInput;
+pub use write::{FILES, ReportError, write_reports};
