@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::check::{CheckKind, CheckResult, Evaluation, Subject, Verdict};
 use crate::timeline::{
-    Event, EventData, FaultKind, FencePhase, LockAction, Meta, NodeState, PowerState, Roles,
-    Seconds, ServiceOp, ServiceState, Timeline,
+    Event, EventData, FaultKind, FencePhase, LockAction, Meta, NodeState, PowerState, Roles, Seconds, ServiceOp,
+    ServiceState, Timeline,
 };
 
 fn s(t: f64) -> Seconds {
@@ -41,41 +41,19 @@ fn service(
 fn node(t: f64, n: &str, from: &str, to: &str, fs: NodeState, ts: NodeState) -> Event {
     Event::new(
         s(t),
-        EventData::Node {
-            node: n.into(),
-            from: from.into(),
-            to: to.into(),
-            from_state: Some(fs),
-            to_state: Some(ts),
-        },
+        EventData::Node { node: n.into(), from: from.into(), to: to.into(), from_state: Some(fs), to_state: Some(ts) },
     )
     .by("node1/crm")
 }
 
 fn daemon(t: f64, n: &str, d: &str, from: &str, to: &str) -> Event {
-    Event::new(
-        s(t),
-        EventData::Daemon {
-            node: n.into(),
-            daemon: d.into(),
-            from: from.into(),
-            to: to.into(),
-        },
-    )
-    .by(format!("{n}/{d}"))
+    Event::new(s(t), EventData::Daemon { node: n.into(), daemon: d.into(), from: from.into(), to: to.into() })
+        .by(format!("{n}/{d}"))
 }
 
 fn op(t: f64, n: &str, svc: &str, op: ServiceOp) -> Event {
-    Event::new(
-        s(t),
-        EventData::ServiceOp {
-            service: svc.into(),
-            node: n.into(),
-            op,
-            target: None,
-        },
-    )
-    .by(format!("{n}/lrm"))
+    Event::new(s(t), EventData::ServiceOp { service: svc.into(), node: n.into(), op, target: None })
+        .by(format!("{n}/lrm"))
 }
 
 /// The timeline of `test-basic1`, as the PVE reader would produce it from `log.expect`.
@@ -83,174 +61,59 @@ pub(crate) fn basic1_timeline() -> Timeline {
     use NodeState::*;
     use ServiceState::*;
     let mut events = vec![
-        Event::new(
-            s(20.0),
-            EventData::Command {
-                command: "power node1 on".into(),
-                node: Some("node1".into()),
-            },
-        )
-        .by("cmdlist"),
-        Event::new(
-            s(20.0),
-            EventData::Command {
-                command: "power node2 on".into(),
-                node: Some("node2".into()),
-            },
-        )
-        .by("cmdlist"),
-        Event::new(
-            s(20.0),
-            EventData::Command {
-                command: "power node3 on".into(),
-                node: Some("node3".into()),
-            },
-        )
-        .by("cmdlist"),
+        Event::new(s(20.0), EventData::Command { command: "power node1 on".into(), node: Some("node1".into()) })
+            .by("cmdlist"),
+        Event::new(s(20.0), EventData::Command { command: "power node2 on".into(), node: Some("node2".into()) })
+            .by("cmdlist"),
+        Event::new(s(20.0), EventData::Command { command: "power node3 on".into(), node: Some("node3".into()) })
+            .by("cmdlist"),
         daemon(20.0, "node1", "crm", "startup", "wait_for_quorum"),
         Event::new(
             s(20.0),
-            EventData::Lock {
-                node: "node1".into(),
-                lock: "ha_manager_lock".into(),
-                action: LockAction::Acquired,
-            },
+            EventData::Lock { node: "node1".into(), lock: "ha_manager_lock".into(), action: LockAction::Acquired },
         )
         .by("node1/crm"),
-        Event::new(
-            s(20.0),
-            EventData::Master {
-                node: "node1".into(),
-            },
-        )
-        .by("node1/crm"),
+        Event::new(s(20.0), EventData::Master { node: "node1".into() }).by("node1/crm"),
         node(20.0, "node1", "unknown", "online", Lost, Online),
         node(20.0, "node2", "unknown", "online", Lost, Online),
         node(20.0, "node3", "unknown", "online", Lost, Online),
-        service(
-            20.0,
-            "vm:101",
-            "request_start",
-            "started",
-            Some(Starting),
-            Started,
-            Some("node1"),
-        ),
-        service(
-            20.0,
-            "vm:103",
-            "request_start",
-            "started",
-            Some(Starting),
-            Started,
-            Some("node3"),
-        ),
+        service(20.0, "vm:101", "request_start", "started", Some(Starting), Started, Some("node1")),
+        service(20.0, "vm:103", "request_start", "started", Some(Starting), Started, Some("node3")),
         op(21.0, "node1", "vm:101", ServiceOp::Start),
         op(21.0, "node1", "vm:101", ServiceOp::Running),
         daemon(22.0, "node2", "crm", "wait_for_quorum", "slave"),
         daemon(24.0, "node3", "crm", "wait_for_quorum", "slave"),
         op(25.0, "node3", "vm:103", ServiceOp::Start),
         op(25.0, "node3", "vm:103", ServiceOp::Running),
-        service(
-            40.0,
-            "vm:102",
-            "request_stop",
-            "stopped",
-            Some(Stopping),
-            Stopped,
-            Some("node2"),
-        ),
-        Event::new(
-            s(120.0),
-            EventData::Fault {
-                node: "node3".into(),
-                fault: FaultKind::NetworkOff,
-            },
-        )
-        .by("cmdlist"),
+        service(40.0, "vm:102", "request_stop", "stopped", Some(Stopping), Stopped, Some("node2")),
+        Event::new(s(120.0), EventData::Fault { node: "node3".into(), fault: FaultKind::NetworkOff }).by("cmdlist"),
         node(120.0, "node3", "online", "unknown", Online, Lost),
         daemon(124.0, "node3", "crm", "slave", "wait_for_quorum"),
         daemon(125.0, "node3", "lrm", "active", "lost_agent_lock"),
-        service(
-            160.0,
-            "vm:103",
-            "started",
-            "fence",
-            Some(Started),
-            Fence,
-            None,
-        ),
+        service(160.0, "vm:103", "started", "fence", Some(Started), Fence, None),
         node(160.0, "node3", "unknown", "fence", Lost, Fencing),
-        Event::new(
-            s(160.0),
-            EventData::Fence {
-                node: "node3".into(),
-                phase: FencePhase::Started,
-            },
-        )
-        .by("node1/crm"),
+        Event::new(s(160.0), EventData::Fence { node: "node3".into(), phase: FencePhase::Started }).by("node1/crm"),
+        Event::new(s(166.0), EventData::Watchdog { node: "node3".into(), action: "expired".into() }).by("watchdog"),
         Event::new(
             s(166.0),
-            EventData::Watchdog {
-                node: "node3".into(),
-                action: "expired".into(),
-            },
-        )
-        .by("watchdog"),
-        Event::new(
-            s(166.0),
-            EventData::Power {
-                node: "node3".into(),
-                state: PowerState::Off,
-                reason: Some("watchdog".into()),
-            },
+            EventData::Power { node: "node3".into(), state: PowerState::Off, reason: Some("watchdog".into()) },
         )
         .by("hardware"),
         Event::new(
             s(240.0),
-            EventData::Lock {
-                node: "node1".into(),
-                lock: "ha_agent_node3_lock".into(),
-                action: LockAction::Acquired,
-            },
+            EventData::Lock { node: "node1".into(), lock: "ha_agent_node3_lock".into(), action: LockAction::Acquired },
         )
         .by("node1/crm"),
-        Event::new(
-            s(240.0),
-            EventData::Fence {
-                node: "node3".into(),
-                phase: FencePhase::Acknowledged,
-            },
-        )
-        .by("node1/crm"),
+        Event::new(s(240.0), EventData::Fence { node: "node3".into(), phase: FencePhase::Acknowledged })
+            .by("node1/crm"),
         node(240.0, "node3", "fence", "unknown", Fencing, Fenced),
-        service(
-            240.0,
-            "vm:103",
-            "fence",
-            "recovery",
-            Some(Fence),
-            Recovery,
-            None,
-        ),
+        service(240.0, "vm:103", "fence", "recovery", Some(Fence), Recovery, None),
         Event::new(
             s(240.0),
-            EventData::Recovery {
-                service: "vm:103".into(),
-                from: "node3".into(),
-                to: Some("node2".into()),
-            },
+            EventData::Recovery { service: "vm:103".into(), from: "node3".into(), to: Some("node2".into()) },
         )
         .by("node1/crm"),
-        service(
-            240.0,
-            "vm:103",
-            "recovery",
-            "started",
-            Some(Recovery),
-            Started,
-            Some("node2"),
-        ),
+        service(240.0, "vm:103", "recovery", "started", Some(Recovery), Started, Some("node2")),
         op(243.0, "node2", "vm:103", ServiceOp::Start),
         op(243.0, "node2", "vm:103", ServiceOp::Running),
     ];
@@ -271,13 +134,7 @@ pub(crate) fn basic1_timeline() -> Timeline {
     )
 }
 
-fn check(
-    name: &str,
-    kind: CheckKind,
-    subject: Subject,
-    verdict: Verdict,
-    message: &str,
-) -> CheckResult {
+fn check(name: &str, kind: CheckKind, subject: Subject, verdict: Verdict, message: &str) -> CheckResult {
     CheckResult {
         name: name.into(),
         kind,
@@ -378,12 +235,7 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
 
 /// An evaluation with no checks at all.
 pub(crate) fn no_checks(title: &str) -> Evaluation {
-    Evaluation {
-        title: title.into(),
-        checks: vec![],
-        verdict: None,
-        roles: Roles::default(),
-    }
+    Evaluation { title: title.into(), checks: vec![], verdict: None, roles: Roles::default() }
 }
 
 /// A three-hour soak: a service that migrates every 20 minutes and a node rebooted twice.
@@ -392,24 +244,9 @@ pub(crate) fn soak_timeline() -> Timeline {
     let mut events = vec![];
     let nodes = ["pve-a", "pve-b", "pve-c"];
     for (i, n) in nodes.iter().enumerate() {
-        events.push(node(
-            5.0 + i as f64,
-            n,
-            "unknown",
-            "online",
-            NodeState::Lost,
-            NodeState::Online,
-        ));
+        events.push(node(5.0 + i as f64, n, "unknown", "online", NodeState::Lost, NodeState::Online));
     }
-    events.push(service(
-        30.0,
-        "ct:200",
-        "request_start",
-        "started",
-        Some(Starting),
-        Started,
-        Some("pve-a"),
-    ));
+    events.push(service(30.0, "ct:200", "request_start", "started", Some(Starting), Started, Some("pve-a")));
     for k in 1..9 {
         let t = k as f64 * 1200.0;
         let to = nodes[k % 3];
@@ -425,63 +262,21 @@ pub(crate) fn soak_timeline() -> Timeline {
                 target: Some(to.into()),
             },
         ));
-        events.push(service(
-            t + 35.5,
-            "ct:200",
-            "migrate",
-            "started",
-            Some(Migrating),
-            Started,
-            Some(to),
-        ));
+        events.push(service(t + 35.5, "ct:200", "migrate", "started", Some(Migrating), Started, Some(to)));
     }
     for t in [3600.0, 7800.0] {
+        events.push(Event::new(s(t), EventData::Fault { node: "pve-c".into(), fault: FaultKind::PowerOff }));
         events.push(Event::new(
             s(t),
-            EventData::Fault {
-                node: "pve-c".into(),
-                fault: FaultKind::PowerOff,
-            },
+            EventData::Power { node: "pve-c".into(), state: PowerState::Off, reason: Some("fault".into()) },
         ));
-        events.push(Event::new(
-            s(t),
-            EventData::Power {
-                node: "pve-c".into(),
-                state: PowerState::Off,
-                reason: Some("fault".into()),
-            },
-        ));
-        events.push(node(
-            t + 20.0,
-            "pve-c",
-            "online",
-            "unknown",
-            NodeState::Online,
-            NodeState::Lost,
-        ));
+        events.push(node(t + 20.0, "pve-c", "online", "unknown", NodeState::Online, NodeState::Lost));
+        events.push(Event::new(s(t + 300.0), EventData::Fault { node: "pve-c".into(), fault: FaultKind::PowerOn }));
         events.push(Event::new(
             s(t + 300.0),
-            EventData::Fault {
-                node: "pve-c".into(),
-                fault: FaultKind::PowerOn,
-            },
+            EventData::Power { node: "pve-c".into(), state: PowerState::Running, reason: None },
         ));
-        events.push(Event::new(
-            s(t + 300.0),
-            EventData::Power {
-                node: "pve-c".into(),
-                state: PowerState::Running,
-                reason: None,
-            },
-        ));
-        events.push(node(
-            t + 380.0,
-            "pve-c",
-            "unknown",
-            "online",
-            NodeState::Lost,
-            NodeState::Online,
-        ));
+        events.push(node(t + 380.0, "pve-c", "unknown", "online", NodeState::Lost, NodeState::Online));
     }
     Timeline::new(
         events,

@@ -5,12 +5,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::svg::{
-    NODE_COLOURS, SERVICE_COLOURS, css as timeline_css, timeline_svg, verdicts_present,
-};
+use super::svg::{NODE_COLOURS, SERVICE_COLOURS, css as timeline_css, timeline_svg, verdicts_present};
 use super::view::{
-    Counts, ReportInput, bound, describe, fmt_dur, fmt_t, source_line, span_line, subject_label,
-    verdict_label, verdict_meaning, window,
+    Counts, ReportInput, bound, describe, fmt_dur, fmt_t, source_line, span_line, subject_label, verdict_label,
+    verdict_meaning, window,
 };
 use crate::check::{CheckKind, Verdict};
 use crate::timeline::EventData;
@@ -126,9 +124,7 @@ pub fn html(input: &ReportInput) -> String {
 }
 
 fn legend(input: &ReportInput) -> Markup {
-    let strip = |table: &'static [(&'static str, &'static str, bool)]| {
-        table.iter().map(|(c, _, _)| (*c, &c[2..]))
-    };
+    let strip = |table: &'static [(&'static str, &'static str, bool)]| table.iter().map(|(c, _, _)| (*c, &c[2..]));
     html! {
         div class="legend" {
             div class="grp" { b { "Services" } @for (class, name) in strip(SERVICE_COLOURS) { span { span class=(format!("sw {class}")) {} (name) } } }
@@ -240,11 +236,7 @@ mod tests {
     use crate::timeline::{Event, EventData, Meta, Seconds, ServiceState, Timeline};
 
     fn render(tl: &Timeline, ev: &crate::check::Evaluation) -> String {
-        html(&ReportInput {
-            timeline: tl,
-            evaluation: ev,
-            snapshot: "",
-        })
+        html(&ReportInput { timeline: tl, evaluation: ev, snapshot: "" })
     }
 
     /// Every `http://` or `https://` in the page, apart from the SVG namespace.
@@ -252,9 +244,7 @@ mod tests {
         let cleaned = page.replace(r#"xmlns="http://www.w3.org/2000/svg""#, "");
         cleaned
             .match_indices("http")
-            .filter(|(i, _)| {
-                cleaned[*i..].starts_with("http://") || cleaned[*i..].starts_with("https://")
-            })
+            .filter(|(i, _)| cleaned[*i..].starts_with("http://") || cleaned[*i..].starts_with("https://"))
             .map(|(i, _)| cleaned[i..(i + 40).min(cleaned.len())].to_owned())
             .collect()
     }
@@ -265,23 +255,13 @@ mod tests {
         let page = render(&tl, &ev);
         assert_eq!(page.matches("<svg").count(), 1);
         assert!(page.starts_with("<!DOCTYPE html>"));
-        assert!(
-            external_urls(&page).is_empty(),
-            "{:?}",
-            external_urls(&page)
-        );
+        assert!(external_urls(&page).is_empty(), "{:?}", external_urls(&page));
         assert!(!page.contains("<script"), "no script needed");
         for node in ["node1", "node2", "node3"] {
-            assert!(
-                page.contains(&format!(r#"<g class="lane node" data-name="{node}">"#)),
-                "lane for {node}"
-            );
+            assert!(page.contains(&format!(r#"<g class="lane node" data-name="{node}">"#)), "lane for {node}");
         }
         for svc in ["vm:101", "vm:102", "vm:103"] {
-            assert!(
-                page.contains(&format!(r#"<g class="lane service" data-name="{svc}">"#)),
-                "lane for {svc}"
-            );
+            assert!(page.contains(&format!(r#"<g class="lane service" data-name="{svc}">"#)), "lane for {svc}");
         }
         assert!(page.contains(r#"<g class="lane cluster" data-name="cluster">"#));
         // The fault at 120 s, as a marker with its label.
@@ -318,11 +298,7 @@ mod tests {
                     target: None,
                 },
             )],
-            Meta {
-                source: Some("<b>log</b>".into()),
-                end: Seconds(60.0),
-                ..Meta::default()
-            },
+            Meta { source: Some("<b>log</b>".into()), end: Seconds(60.0), ..Meta::default() },
         );
         let mut ev = no_checks("title <i>x</i>");
         ev.checks.push(CheckResult {
@@ -339,10 +315,7 @@ mod tests {
         });
         ev.verdict = Some(Verdict::Pass);
         let page = render(&tl, &ev);
-        assert!(
-            !page.contains("<script"),
-            "a service name must not open a script"
-        );
+        assert!(!page.contains("<script"), "a service name must not open a script");
         assert!(!page.contains("<img"), "a message must not open an element");
         assert!(!page.contains("<b>log"), "the source must be escaped");
         assert!(!page.contains("<i>x"), "the title must be escaped");
@@ -381,21 +354,9 @@ mod tests {
     fn render_for_eyes() {
         let dir = std::env::temp_dir().join("hadrill-report-eyes");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("basic1.html"),
-            render(&basic1_timeline(), &basic1_evaluation()),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("soak.html"),
-            render(&soak_timeline(), &no_checks("soak")),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("empty.html"),
-            render(&Timeline::default(), &no_checks("nothing")),
-        )
-        .unwrap();
+        std::fs::write(dir.join("basic1.html"), render(&basic1_timeline(), &basic1_evaluation())).unwrap();
+        std::fs::write(dir.join("soak.html"), render(&soak_timeline(), &no_checks("soak"))).unwrap();
+        std::fs::write(dir.join("empty.html"), render(&Timeline::default(), &no_checks("nothing"))).unwrap();
         eprintln!("{}", dir.display());
     }
 }

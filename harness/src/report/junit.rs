@@ -34,8 +34,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::view::{
-    ReportInput, bound, fmt_dur, fmt_t, source_line, span_line, subject_label, verdict_label,
-    verdict_meaning, window,
+    ReportInput, bound, fmt_dur, fmt_t, source_line, span_line, subject_label, verdict_label, verdict_meaning, window,
 };
 use crate::check::{CheckKind, CheckResult, Subject, Verdict};
 use crate::timeline::{Roles, Seconds};
@@ -51,16 +50,11 @@ pub fn junit_xml(input: &ReportInput) -> String {
         // Normalised through jiff so CI parsers get RFC 3339; an unparsable start is still
         // kept as a property rather than dropped silently.
         if let Ok(ts) = start.parse::<jiff::Timestamp>() {
-            suite
-                .extra
-                .insert("timestamp".into(), ts.to_string().into());
+            suite.extra.insert("timestamp".into(), ts.to_string().into());
         }
         suite.add_property(("hadrill.start", start.as_str()));
     }
-    suite.add_property((
-        "hadrill.verdict",
-        ev.verdict.map_or("none", Verdict::as_str),
-    ));
+    suite.add_property(("hadrill.verdict", ev.verdict.map_or("none", Verdict::as_str)));
     suite.add_property(("hadrill.source", source_line(tl).as_str()));
     suite.add_property(("hadrill.span", span_line(tl).as_str()));
     suite.add_property(("hadrill.events", tl.events.len().to_string().as_str()));
@@ -70,9 +64,7 @@ pub fn junit_xml(input: &ReportInput) -> String {
 
     if ev.checks.is_empty() {
         let mut status = TestCaseStatus::skipped();
-        status
-            .set_message("no expectations were checked")
-            .set_type("no-checks");
+        status.set_message("no expectations were checked").set_type("no-checks");
         let mut case = TestCase::new("no expectations were checked", status);
         case.set_classname(classname(&ev.title, &Subject::Cluster, &ev.roles));
         suite.add_test_case(case);
@@ -93,9 +85,7 @@ pub fn junit_xml(input: &ReportInput) -> String {
     report.set_time(duration(tl.end()));
     report.add_test_suite(suite);
     // Writing into memory cannot fail; quick-junit's error type only carries I/O errors.
-    report
-        .to_string()
-        .expect("serialising JUnit XML into memory")
+    report.to_string().expect("serialising JUnit XML into memory")
 }
 
 fn duration(s: Seconds) -> Duration {
@@ -134,24 +124,13 @@ fn message_with_numbers(check: &CheckResult) -> String {
     if let Some(seen) = check.seen {
         numbers.push(format!("seen at {}", fmt_t(seen)));
     }
-    if numbers.is_empty() {
-        check.message.clone()
-    } else {
-        format!("{} ({})", check.message, numbers.join(", "))
-    }
+    if numbers.is_empty() { check.message.clone() } else { format!("{} ({})", check.message, numbers.join(", ")) }
 }
 
 fn details(check: &CheckResult, roles: &Roles) -> String {
     let mut out = format!("verdict: {}\n", check.verdict);
-    out.push_str(&format!(
-        "check: {} ({})\n",
-        check.name,
-        kind_str(check.kind)
-    ));
-    out.push_str(&format!(
-        "subject: {}\n",
-        subject_label(&check.subject, roles)
-    ));
+    out.push_str(&format!("check: {} ({})\n", check.name, kind_str(check.kind)));
+    out.push_str(&format!("subject: {}\n", subject_label(&check.subject, roles)));
     out.push_str(&format!("window: {}", window(check)));
     if let Some(b) = bound(check) {
         out.push_str(&format!(" (bound {})", fmt_dur(b)));
@@ -174,18 +153,10 @@ fn test_case(title: &str, roles: &Roles, check: &CheckResult) -> TestCase {
     let status = match check.verdict {
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::Fail | Verdict::Inconclusive | Verdict::InfraError => {
-            let kind = if check.verdict == Verdict::Fail {
-                NonSuccessKind::Failure
-            } else {
-                NonSuccessKind::Error
-            };
+            let kind = if check.verdict == Verdict::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
             let mut status = TestCaseStatus::non_success(kind);
             status
-                .set_message(format!(
-                    "{}: {}",
-                    verdict_label(Some(check.verdict)),
-                    message_with_numbers(check)
-                ))
+                .set_message(format!("{}: {}", verdict_label(Some(check.verdict)), message_with_numbers(check)))
                 .set_type(check.verdict.as_str())
                 .set_description(details(check, roles));
             status
@@ -195,10 +166,7 @@ fn test_case(title: &str, roles: &Roles, check: &CheckResult) -> TestCase {
     case.set_classname(classname(title, &check.subject, roles));
     case.add_property(("hadrill.verdict", check.verdict.as_str()));
     case.add_property(("hadrill.kind", kind_str(check.kind)));
-    case.add_property((
-        "hadrill.subject",
-        subject_label(&check.subject, roles).as_str(),
-    ));
+    case.add_property(("hadrill.subject", subject_label(&check.subject, roles).as_str()));
     let instants = [
         ("hadrill.from", check.from),
         ("hadrill.until", check.until),
@@ -229,71 +197,37 @@ mod tests {
     #[test]
     fn basic1_junit() {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
-        let xml = junit_xml(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        });
+        let xml = junit_xml(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" });
         insta::assert_snapshot!(xml);
     }
 
     #[test]
     fn counts_split_regressions_from_undecided() {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
-        let xml = junit_xml(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        });
-        assert!(
-            xml.contains(r#"tests="5" skipped="0" errors="2" failures="1""#),
-            "{xml}"
-        );
+        let xml = junit_xml(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" });
+        assert!(xml.contains(r#"tests="5" skipped="0" errors="2" failures="1""#), "{xml}");
         assert!(xml.contains(r#"<error message="INCONCLUSIVE: "#));
         assert!(xml.contains(r#"type="infra-error""#));
-        assert!(
-            !xml.contains("timestamp="),
-            "no wall-clock start, so no timestamp"
-        );
+        assert!(!xml.contains("timestamp="), "no wall-clock start, so no timestamp");
     }
 
     #[test]
     fn parses_back_as_junit() {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
-        let xml = junit_xml(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        });
+        let xml = junit_xml(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" });
         let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
         let suite = &report.test_suites[0];
         assert_eq!(suite.name.as_str(), "network-cut (test-basic1)");
         assert_eq!(suite.test_cases.len(), ev.checks.len());
-        assert!(matches!(
-            suite.test_cases[1].status,
-            TestCaseStatus::NonSuccess {
-                kind: NonSuccessKind::Failure,
-                ..
-            }
-        ));
-        assert!(matches!(
-            suite.test_cases[2].status,
-            TestCaseStatus::NonSuccess {
-                kind: NonSuccessKind::Error,
-                ..
-            }
-        ));
+        assert!(matches!(suite.test_cases[1].status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, .. }));
+        assert!(matches!(suite.test_cases[2].status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, .. }));
     }
 
     #[test]
     fn no_checks_is_a_visible_skip_not_a_pass() {
         let tl = basic1_timeline();
         let ev = no_checks("empty");
-        let xml = junit_xml(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        });
+        let xml = junit_xml(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" });
         assert!(xml.contains(r#"tests="1" skipped="1""#), "{xml}");
         assert!(xml.contains("no expectations were checked"));
     }
@@ -302,11 +236,7 @@ mod tests {
     fn timestamp_only_from_the_timeline() {
         let tl = soak_timeline();
         let ev = no_checks("soak");
-        let xml = junit_xml(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        });
+        let xml = junit_xml(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" });
         assert!(xml.contains(r#"timestamp="2025-03-01T02:00:00Z""#), "{xml}");
         assert!(xml.contains(r#"time="10800.000""#), "{xml}");
     }

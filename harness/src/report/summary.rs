@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::view::{
-    Counts, ReportInput, bound, counts_by_kind, describe, first_fault, fmt_dur, fmt_t, key_events,
-    node_label, source_line, span_line, subject_label, verdict_label, verdict_meaning, window,
+    Counts, ReportInput, bound, counts_by_kind, describe, first_fault, fmt_dur, fmt_t, key_events, node_label,
+    source_line, span_line, subject_label, verdict_label, verdict_meaning, window,
 };
 use crate::check::{CheckResult, Verdict};
 use crate::timeline::{Event, EventData};
@@ -51,10 +51,7 @@ fn bound_text(check: &CheckResult) -> String {
 fn summary_key_events<'a>(input: &'a ReportInput) -> (Option<&'a Event>, Vec<&'a Event>) {
     let fault = first_fault(input.timeline);
     let (_, events) = key_events(input.timeline);
-    let events = events
-        .into_iter()
-        .filter(|e| !fault.is_some_and(|f| std::ptr::eq(*e, f)))
-        .collect();
+    let events = events.into_iter().filter(|e| !fault.is_some_and(|f| std::ptr::eq(*e, f))).collect();
     (fault, events)
 }
 
@@ -64,12 +61,7 @@ pub fn summary_md(input: &ReportInput) -> String {
     let tl = input.timeline;
     let mut md = String::new();
     let _ = writeln!(md, "# hadrill: {}\n", md_cell(&ev.title));
-    let _ = writeln!(
-        md,
-        "**Verdict: {}**: {}.\n",
-        verdict_label(ev.verdict),
-        verdict_meaning(ev.verdict)
-    );
+    let _ = writeln!(md, "**Verdict: {}**: {}.\n", verdict_label(ev.verdict), verdict_meaning(ev.verdict));
     if !ev.checks.is_empty() {
         let _ = writeln!(md, "Checks: {}.\n", Counts::of(&ev.checks).sentence());
     }
@@ -108,12 +100,7 @@ pub fn summary_md(input: &ReportInput) -> String {
     let origin = fault.map(|f| f.t).unwrap_or_default();
     match fault {
         Some(f) => {
-            let _ = writeln!(
-                md,
-                "Counted from the first fault, `{}` at {}.\n",
-                md_cell(&describe(f)),
-                fmt_t(f.t)
-            );
+            let _ = writeln!(md, "Counted from the first fault, `{}` at {}.\n", md_cell(&describe(f)), fmt_t(f.t));
         }
         None => md.push_str("No fault was recorded; counted from the start of the timeline.\n\n"),
     }
@@ -122,20 +109,10 @@ pub fn summary_md(input: &ReportInput) -> String {
     } else {
         md.push_str("| t | since | event |\n|--:|--:|---|\n");
         for e in events.iter().take(MD_KEY_ROWS) {
-            let _ = writeln!(
-                md,
-                "| {} | +{} | {} |",
-                fmt_t(e.t),
-                fmt_dur(e.t - origin),
-                md_cell(&describe(e))
-            );
+            let _ = writeln!(md, "| {} | +{} | {} |", fmt_t(e.t), fmt_dur(e.t - origin), md_cell(&describe(e)));
         }
         if events.len() > MD_KEY_ROWS {
-            let _ = writeln!(
-                md,
-                "\n…and {} more in `timeline.jsonl`.",
-                events.len() - MD_KEY_ROWS
-            );
+            let _ = writeln!(md, "\n…and {} more in `timeline.jsonl`.", events.len() - MD_KEY_ROWS);
         }
         md.push('\n');
     }
@@ -155,18 +132,9 @@ pub fn summary_md(input: &ReportInput) -> String {
     md.push_str("## Source\n\n");
     let _ = writeln!(md, "- log: {}", md_cell(&source_line(tl)));
     let _ = writeln!(md, "- time span: {}", md_cell(&span_line(tl)));
-    let _ = writeln!(
-        md,
-        "- lines read: {}, unrecognised: {}",
-        tl.meta.lines, tl.meta.unrecognised
-    );
+    let _ = writeln!(md, "- lines read: {}, unrecognised: {}", tl.meta.lines, tl.meta.unrecognised);
     if !ev.roles.0.is_empty() {
-        let roles: Vec<String> = ev
-            .roles
-            .0
-            .iter()
-            .map(|(n, r)| format!("{} = {}", md_cell(n), md_cell(r)))
-            .collect();
+        let roles: Vec<String> = ev.roles.0.iter().map(|(n, r)| format!("{} = {}", md_cell(n), md_cell(r))).collect();
         let _ = writeln!(md, "- roles: {}", roles.join(", "));
     }
     md
@@ -179,12 +147,7 @@ pub fn summary_text(input: &ReportInput) -> String {
     let tl = input.timeline;
     let mut out = String::new();
     let _ = writeln!(out, "hadrill: {}", ev.title);
-    let _ = writeln!(
-        out,
-        "verdict: {}, {}",
-        verdict_label(ev.verdict),
-        verdict_meaning(ev.verdict)
-    );
+    let _ = writeln!(out, "verdict: {}, {}", verdict_label(ev.verdict), verdict_meaning(ev.verdict));
     if !ev.checks.is_empty() {
         let _ = writeln!(out, "checks:  {}\n", Counts::of(&ev.checks).sentence());
     }
@@ -195,12 +158,7 @@ pub fn summary_text(input: &ReportInput) -> String {
             (None, Some(b)) => format!("  [bound {}]", fmt_dur(b)),
             (None, None) => String::new(),
         };
-        let _ = writeln!(
-            out,
-            "  {:<12}  {}{numbers}",
-            verdict_word(c.verdict),
-            c.name
-        );
+        let _ = writeln!(out, "  {:<12}  {}{numbers}", verdict_word(c.verdict), c.name);
         // A pass needs no explanation; anything else says why and where it is written.
         if c.verdict != Verdict::Pass {
             let _ = writeln!(out, "  {:<12}  {}", "", c.message);
@@ -211,20 +169,10 @@ pub fn summary_text(input: &ReportInput) -> String {
     }
 
     out.push('\n');
-    let _ = writeln!(
-        out,
-        "source: {}, {} events",
-        source_line(tl),
-        tl.events.len()
-    );
+    let _ = writeln!(out, "source: {}, {} events", source_line(tl), tl.events.len());
     let _ = writeln!(out, "span:   {}", span_line(tl));
     if !ev.roles.0.is_empty() {
-        let roles: Vec<String> = ev
-            .roles
-            .0
-            .keys()
-            .map(|n| node_label(n, &ev.roles))
-            .collect();
+        let roles: Vec<String> = ev.roles.0.keys().map(|n| node_label(n, &ev.roles)).collect();
         let _ = writeln!(out, "nodes:  {}", roles.join(", "));
     }
 
@@ -246,27 +194,15 @@ pub fn summary_text(input: &ReportInput) -> String {
         Some(f) => {
             let _ = writeln!(out, "first fault at {}: {}", fmt_t(f.t), describe(f));
         }
-        None if !events.is_empty() => {
-            out.push_str("no fault recorded; state changes from the start:\n")
-        }
+        None if !events.is_empty() => out.push_str("no fault recorded; state changes from the start:\n"),
         None => {}
     }
     let origin = fault.map(|f| f.t).unwrap_or_default();
     for e in events.iter().take(TEXT_KEY_ROWS) {
-        let _ = writeln!(
-            out,
-            "  {:>8}  {}",
-            format!("+{}", fmt_dur(e.t - origin)),
-            describe(e)
-        );
+        let _ = writeln!(out, "  {:>8}  {}", format!("+{}", fmt_dur(e.t - origin)), describe(e));
     }
     if events.len() > TEXT_KEY_ROWS {
-        let _ = writeln!(
-            out,
-            "  {:>8}  ...and {} more (see report.html)",
-            "",
-            events.len() - TEXT_KEY_ROWS
-        );
+        let _ = writeln!(out, "  {:>8}  ...and {} more (see report.html)", "", events.len() - TEXT_KEY_ROWS);
     }
     out
 }
@@ -280,21 +216,13 @@ mod tests {
     #[test]
     fn basic1_summary_md() {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
-        insta::assert_snapshot!(summary_md(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: ""
-        }));
+        insta::assert_snapshot!(summary_md(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" }));
     }
 
     #[test]
     fn basic1_summary_text() {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
-        let text = summary_text(&ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        });
+        let text = summary_text(&ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" });
         let lines = text.lines().count();
         assert!((10..=30).contains(&lines), "{lines} lines:\n{text}");
         assert!(!text.contains('\x1b'), "no colour codes");
@@ -305,11 +233,7 @@ mod tests {
     fn empty_timeline_without_checks() {
         let tl = Timeline::default();
         let ev = no_checks("nothing");
-        let input = ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        };
+        let input = ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" };
         let md = summary_md(&input);
         let text = summary_text(&input);
         for s in [&md, &text] {
@@ -324,28 +248,15 @@ mod tests {
     fn three_hours_is_readable() {
         let tl = soak_timeline();
         let ev = no_checks("soak");
-        let input = ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "",
-        };
+        let input = ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" };
         let text = summary_text(&input);
-        assert!(
-            text.contains("0s..10800s (3h), t=0 at 2025-03-01T02:00:00Z"),
-            "{text}"
-        );
-        assert!(
-            text.contains("+380s") && text.contains("+20m35.5s"),
-            "{text}"
-        );
+        assert!(text.contains("0s..10800s (3h), t=0 at 2025-03-01T02:00:00Z"), "{text}");
+        assert!(text.contains("+380s") && text.contains("+20m35.5s"), "{text}");
         assert!(text.lines().count() <= 30, "{text}");
     }
 
     #[test]
     fn markdown_cells_are_escaped() {
-        assert_eq!(
-            md_cell("a|b <script> *x* [y] `z`\nw"),
-            r"a\|b &lt;script> \*x\* \[y\] \`z\` w"
-        );
+        assert_eq!(md_cell("a|b <script> *x* [y] `z`\nw"), r"a\|b &lt;script> \*x\* \[y\] \`z\` w");
     }
 }

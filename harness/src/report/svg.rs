@@ -78,7 +78,9 @@ pub(crate) fn css() -> String {
     let mut css = String::new();
     for (class, fill, dark) in SERVICE_COLOURS.iter().chain(NODE_COLOURS) {
         let text = if *dark { "#1f2328" } else { "#ffffff" };
-        css.push_str(&format!(".{class} rect{{fill:{fill}}} .{class} text{{fill:{text}}} .sw.{class}{{background:{fill}}}\n"));
+        css.push_str(&format!(
+            ".{class} rect{{fill:{fill}}} .{class} text{{fill:{text}}} .sw.{class}{{background:{fill}}}\n"
+        ));
     }
     for (v, c) in VERDICT_COLOURS {
         css.push_str(&format!(
@@ -141,16 +143,8 @@ struct Lane<'a> {
 
 impl Lane<'_> {
     fn height(&self) -> f64 {
-        let marks = if self.marks.is_empty() && self.off.is_empty() {
-            0.0
-        } else {
-            MARK_H
-        };
-        let bar = if self.kind == LaneKind::Cluster {
-            0.0
-        } else {
-            BAR_H
-        };
+        let marks = if self.marks.is_empty() && self.off.is_empty() { 0.0 } else { MARK_H };
+        let bar = if self.kind == LaneKind::Cluster { 0.0 } else { BAR_H };
         LANE_PAD + bar + marks + WIN_H * self.checks.len() as f64 + LANE_PAD
     }
 }
@@ -185,10 +179,7 @@ fn bars_from<'e>(
                 until: e.t,
                 class: format!("{prefix}-other"),
                 label: from.clone(),
-                tip: format!(
-                    "{from} (before t={}, as the first recorded change says; not observed)",
-                    fmt_t(e.t)
-                ),
+                tip: format!("{from} (before t={}, as the first recorded change says; not observed)", fmt_t(e.t)),
                 assumed: true,
             });
         }
@@ -207,36 +198,16 @@ fn bars_from<'e>(
 }
 
 fn known_class(prefix: &str, state: &str) -> String {
-    let table = if prefix == "s" {
-        SERVICE_COLOURS
-    } else {
-        NODE_COLOURS
-    };
+    let table = if prefix == "s" { SERVICE_COLOURS } else { NODE_COLOURS };
     let class = format!("{prefix}-{state}");
-    if table.iter().any(|(c, _, _)| *c == class) {
-        state.to_owned()
-    } else {
-        "other".to_owned()
-    }
+    if table.iter().any(|(c, _, _)| *c == class) { state.to_owned() } else { "other".to_owned() }
 }
 
 fn node_lane<'a>(input: &ReportInput<'a>, node: &str, end: Seconds) -> Lane<'a> {
-    let events = input
-        .timeline
-        .events
-        .iter()
-        .filter(|e| e.data.node() == Some(node));
+    let events = input.timeline.events.iter().filter(|e| e.data.node() == Some(node));
     let changes = events.clone().filter_map(|e| match &e.data {
-        EventData::Node {
-            node: n,
-            from,
-            to,
-            to_state,
-            ..
-        } if n == node => {
-            let state = to_state
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_else(|| to.clone());
+        EventData::Node { node: n, from, to, to_state, .. } if n == node => {
+            let state = to_state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| to.clone());
             let label = match to_state {
                 Some(s) if s.as_str() != to => format!("{s} ({to})"),
                 _ => to.clone(),
@@ -276,70 +247,33 @@ fn node_lane<'a>(input: &ReportInput<'a>, node: &str, end: Seconds) -> Lane<'a> 
                 FencePhase::Failed => (Shape::Cross, "mk-fence-failed"),
             },
             EventData::Master { .. } => (Shape::Letter('M'), "mk-master"),
-            EventData::Quorum { quorate, .. } => (
-                Shape::Letter('Q'),
-                if *quorate {
-                    "mk-quorate"
-                } else {
-                    "mk-inquorate"
-                },
-            ),
+            EventData::Quorum { quorate, .. } => {
+                (Shape::Letter('Q'), if *quorate { "mk-quorate" } else { "mk-inquorate" })
+            }
             _ => continue,
         };
-        marks.push(Mark {
-            t: e.t,
-            shape,
-            class,
-            tip: tip(e),
-        });
+        marks.push(Mark { t: e.t, shape, class, tip: tip(e) });
     }
     if let Some(o) = off_since {
         off.push((o.t, end, tip(o)));
     }
 
-    let role = input
-        .evaluation
-        .roles
-        .0
-        .get(node)
-        .filter(|r| r.as_str() != node)
-        .cloned();
-    Lane {
-        kind: LaneKind::Node,
-        name: node.to_owned(),
-        role,
-        bars,
-        off,
-        marks,
-        checks: vec![],
-    }
+    let role = input.evaluation.roles.0.get(node).filter(|r| r.as_str() != node).cloned();
+    Lane { kind: LaneKind::Node, name: node.to_owned(), role, bars, off, marks, checks: vec![] }
 }
 
 fn service_lane<'a>(input: &ReportInput<'a>, service: &str, end: Seconds) -> Lane<'a> {
-    let events = input
-        .timeline
-        .events
-        .iter()
-        .filter(|e| e.data.service() == Some(service));
+    let events = input.timeline.events.iter().filter(|e| e.data.service() == Some(service));
     // The node a service is on is only sometimes in the event; carry the last one forward.
     let mut on: Option<String> = None;
     let changes: Vec<_> = events
         .clone()
         .filter_map(|e| match &e.data {
-            EventData::Service {
-                from,
-                to,
-                to_state,
-                node,
-                target,
-                ..
-            } => {
+            EventData::Service { from, to, to_state, node, target, .. } => {
                 if node.is_some() {
                     on.clone_from(node);
                 }
-                let state = to_state
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_else(|| to.clone());
+                let state = to_state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| to.clone());
                 let mut label = state.clone();
                 match (target, &on) {
                     (Some(t), Some(n)) => label.push_str(&format!(" {n} → {t}")),
@@ -363,23 +297,10 @@ fn service_lane<'a>(input: &ReportInput<'a>, service: &str, end: Seconds) -> Lan
                 EventData::ServiceError { .. } => (Shape::Cross, "mk-error"),
                 _ => return None,
             };
-            Some(Mark {
-                t: e.t,
-                shape,
-                class,
-                tip: tip(e),
-            })
+            Some(Mark { t: e.t, shape, class, tip: tip(e) })
         })
         .collect();
-    Lane {
-        kind: LaneKind::Service,
-        name: service.to_owned(),
-        role: None,
-        bars,
-        off: vec![],
-        marks,
-        checks: vec![],
-    }
+    Lane { kind: LaneKind::Service, name: service.to_owned(), role: None, bars, off: vec![], marks, checks: vec![] }
 }
 
 /// The lanes, in order: nodes, services, cluster. Subjects of checks get a lane even when the
@@ -430,14 +351,10 @@ fn lanes<'a>(input: &ReportInput<'a>, end: Seconds) -> Vec<Lane<'a>> {
 /// A tick step giving at most 12 ticks, on a human boundary.
 fn tick_step(end: f64) -> f64 {
     const STEPS: &[f64] = &[
-        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
-        10800.0, 21600.0, 43200.0, 86400.0,
+        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0,
+        43200.0, 86400.0,
     ];
-    STEPS
-        .iter()
-        .copied()
-        .find(|s| end / s <= 12.0)
-        .unwrap_or_else(|| (end / 12.0 / 86400.0).ceil() * 86400.0)
+    STEPS.iter().copied().find(|s| end / s <= 12.0).unwrap_or_else(|| (end / 12.0 / 86400.0).ceil() * 86400.0)
 }
 
 fn tick_label(t: f64, step: f64) -> String {
@@ -510,10 +427,7 @@ fn label_rows(items: &[(f64, f64)]) -> (Vec<usize>, usize) {
     let mut row_ends: Vec<f64> = vec![];
     let mut rows = vec![];
     for &(x, w) in items {
-        let row = row_ends
-            .iter()
-            .position(|&e| e + 6.0 <= x)
-            .unwrap_or(row_ends.len());
+        let row = row_ends.iter().position(|&e| e + 6.0 <= x).unwrap_or(row_ends.len());
         if row == row_ends.len() {
             row_ends.push(x + w);
         } else {
@@ -532,12 +446,8 @@ pub(crate) fn timeline_svg(input: &ReportInput) -> Markup {
     let x = |t: Seconds| PLOT_X0 + t.as_f64().clamp(0.0, end_f) / end_f * (PLOT_X1 - PLOT_X0);
 
     let lanes = lanes(input, end);
-    let faults: Vec<&Event> = input
-        .timeline
-        .events
-        .iter()
-        .filter(|e| matches!(e.data, EventData::Fault { .. }))
-        .collect();
+    let faults: Vec<&Event> =
+        input.timeline.events.iter().filter(|e| matches!(e.data, EventData::Fault { .. })).collect();
     let fault_labels: Vec<String> = faults
         .iter()
         .map(|e| match &e.data {
@@ -578,10 +488,7 @@ pub(crate) fn timeline_svg(input: &ReportInput) -> Markup {
     }
     let height = y + 8.0;
     let step = tick_step(end_f);
-    let ticks: Vec<f64> = (0..)
-        .map(|i| i as f64 * step)
-        .take_while(|t| *t <= end_f + 1e-9)
-        .collect();
+    let ticks: Vec<f64> = (0..).map(|i| i as f64 * step).take_while(|t| *t <= end_f + 1e-9).collect();
 
     html! {
         svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox=(format!("0 0 {} {}", n(W), n(height))) role="img"
@@ -692,13 +599,7 @@ fn lane_markup(lane: &Lane, ly: f64, x: &dyn Fn(Seconds) -> f64) -> Markup {
     }
 }
 
-fn window_markup(
-    i: usize,
-    c: &CheckResult,
-    wy: f64,
-    bar_y: f64,
-    x: &dyn Fn(Seconds) -> f64,
-) -> Markup {
+fn window_markup(i: usize, c: &CheckResult, wy: f64, bar_y: f64, x: &dyn Fn(Seconds) -> f64) -> Markup {
     let v = c.verdict.as_str();
     let from = c.from.unwrap_or(Seconds::ZERO);
     // Without an end the check watched until observation stopped.
@@ -709,13 +610,7 @@ fn window_markup(
     let short = format!("#{}", i + 1);
     // A label outside the window starts after the seen mark too, so the mark does not cross it.
     let after = x1.max(c.seen.map(x).unwrap_or(x1)) + 6.0;
-    let mut tipt = format!(
-        "#{} {} — {}\nwindow {}",
-        i + 1,
-        c.name,
-        c.verdict,
-        window(c)
-    );
+    let mut tipt = format!("#{} {} — {}\nwindow {}", i + 1, c.name, c.verdict, window(c));
     if let Some(b) = bound(c) {
         tipt.push_str(&format!(" (bound {})", fmt_dur(b)));
     }

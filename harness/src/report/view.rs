@@ -73,9 +73,7 @@ pub(crate) fn verdict_meaning(verdict: Option<Verdict>) -> &'static str {
         Some(Verdict::Pass) => "every expectation was met",
         Some(Verdict::Fail) => "the HA stack did not meet an expectation",
         Some(Verdict::Inconclusive) => "the run could not decide every expectation",
-        Some(Verdict::InfraError) => {
-            "the lab or the harness broke; nothing can be said about the HA stack"
-        }
+        Some(Verdict::InfraError) => "the lab or the harness broke; nothing can be said about the HA stack",
         None => "no expectations were checked",
     }
 }
@@ -156,15 +154,7 @@ fn state_pair(raw: &str, norm: Option<&str>) -> String {
 /// One line saying what an event was, without its time.
 pub(crate) fn describe(e: &Event) -> String {
     match &e.data {
-        EventData::Service {
-            service,
-            from,
-            to,
-            from_state,
-            to_state,
-            node,
-            target,
-        } => {
+        EventData::Service { service, from, to, from_state, to_state, node, target } => {
             let mut s = format!(
                 "service {service}: {} -> {}",
                 state_pair(from, from_state.map(|s| s.as_str())),
@@ -178,13 +168,7 @@ pub(crate) fn describe(e: &Event) -> String {
             }
             s
         }
-        EventData::Node {
-            node,
-            from,
-            to,
-            from_state,
-            to_state,
-        } => format!(
+        EventData::Node { node, from, to, from_state, to_state } => format!(
             "node {node}: {} -> {}",
             state_pair(from, from_state.map(|s| s.as_str())),
             state_pair(to, to_state.map(|s| s.as_str()))
@@ -198,22 +182,13 @@ pub(crate) fn describe(e: &Event) -> String {
             };
             format!("fencing of {node} {phase}")
         }
-        EventData::Power {
-            node,
-            state,
-            reason,
-        } => match reason {
+        EventData::Power { node, state, reason } => match reason {
             Some(r) => format!("power {node}: {state} ({r})"),
             None => format!("power {node}: {state}"),
         },
         EventData::Watchdog { node, action } => format!("watchdog {node}: {action}"),
         EventData::Master { node } => format!("{node} is the HA master"),
-        EventData::Daemon {
-            node,
-            daemon,
-            from,
-            to,
-        } => format!("{node}/{daemon}: {from} -> {to}"),
+        EventData::Daemon { node, daemon, from, to } => format!("{node}/{daemon}: {from} -> {to}"),
         EventData::Lock { node, lock, action } => {
             let action = match action {
                 LockAction::Acquired => "acquired",
@@ -222,27 +197,15 @@ pub(crate) fn describe(e: &Event) -> String {
             };
             format!("{node} {action} lock {lock}")
         }
-        EventData::Quorum {
-            node,
-            quorate,
-            members,
-        } => {
+        EventData::Quorum { node, quorate, members } => {
             let q = if *quorate { "quorate" } else { "not quorate" };
             match members {
                 Some(m) => format!("{node}: {q} (members {})", m.join(", ")),
                 None => format!("{node}: {q}"),
             }
         }
-        EventData::ServiceOp {
-            service,
-            node,
-            op,
-            target,
-        } => {
-            let op = serde_json::to_value(op)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+        EventData::ServiceOp { service, node, op, target } => {
+            let op = serde_json::to_value(op).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             match target {
                 Some(t) => format!("{node}: {op} {service} (target {t})"),
                 None => format!("{node}: {op} {service}"),
@@ -252,12 +215,7 @@ pub(crate) fn describe(e: &Event) -> String {
             Some(to) => format!("recover {service} from {from} to {to}"),
             None => format!("recover {service} from {from}: no node available"),
         },
-        EventData::ServiceError {
-            service,
-            node,
-            message,
-            retry,
-        } => {
+        EventData::ServiceError { service, node, message, retry } => {
             let mut s = format!("service {service} error");
             if let Some(n) = node {
                 s.push_str(&format!(" on {n}"));
@@ -288,9 +246,7 @@ pub(crate) fn origin(e: &Event) -> Option<String> {
 
 /// The first injected fault (heals do not count): the instant the key intervals count from.
 pub(crate) fn first_fault(tl: &Timeline) -> Option<&Event> {
-    tl.events
-        .iter()
-        .find(|e| matches!(&e.data, EventData::Fault { fault, .. } if !fault.is_heal()))
+    tl.events.iter().find(|e| matches!(&e.data, EventData::Fault { fault, .. } if !fault.is_heal()))
 }
 
 /// Events a person follows when reading what the cluster did: state changes, fencing, power,
@@ -313,11 +269,7 @@ pub(crate) fn is_key_event(e: &Event) -> bool {
 /// instant they count from.
 pub(crate) fn key_events(tl: &Timeline) -> (Seconds, Vec<&Event>) {
     let origin = first_fault(tl).map(|e| e.t).unwrap_or(Seconds::ZERO);
-    let events = tl
-        .events
-        .iter()
-        .filter(|e| e.t >= origin && is_key_event(e))
-        .collect();
+    let events = tl.events.iter().filter(|e| e.t >= origin && is_key_event(e)).collect();
     (origin, events)
 }
 
@@ -341,12 +293,7 @@ pub(crate) fn source_line(tl: &Timeline) -> String {
 
 /// `0s..720s (12m)`, plus the wall-clock start when there is one.
 pub(crate) fn span_line(tl: &Timeline) -> String {
-    let mut s = format!(
-        "{}..{} ({})",
-        fmt_t(Seconds::ZERO),
-        fmt_t(tl.end()),
-        fmt_dur(tl.end())
-    );
+    let mut s = format!("{}..{} ({})", fmt_t(Seconds::ZERO), fmt_t(tl.end()), fmt_dur(tl.end()));
     if let Some(start) = &tl.meta.start {
         s.push_str(&format!(", t=0 at {start}"));
     }

@@ -17,7 +17,7 @@ use super::summary::summary_md;
 use super::view::ReportInput;
 
 /// A report file that could not be written, and why.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ReportError {
     #[error("cannot create the report directory {}: {source}", path.display())]
     CreateDir { path: PathBuf, source: io::Error },
@@ -27,20 +27,11 @@ pub enum ReportError {
 
 /// The file names, in the order they are written. The timeline goes first: if anything
 /// later fails, the raw data is already safe.
-pub const FILES: [&str; 5] = [
-    "timeline.jsonl",
-    "timeline.snap",
-    "junit.xml",
-    "summary.md",
-    "report.html",
-];
+pub const FILES: [&str; 5] = ["timeline.jsonl", "timeline.snap", "junit.xml", "summary.md", "report.html"];
 
 /// Create `dir` (and its parents), write the five reports into it, and return their paths.
 pub fn write_reports(dir: &Path, input: &ReportInput) -> Result<Vec<PathBuf>, ReportError> {
-    fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
-        path: dir.to_owned(),
-        source,
-    })?;
+    fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir { path: dir.to_owned(), source })?;
     let mut written = Vec::with_capacity(FILES.len());
     for name in FILES {
         let content = match name {
@@ -52,10 +43,7 @@ pub fn write_reports(dir: &Path, input: &ReportInput) -> Result<Vec<PathBuf>, Re
             _ => unreachable!("every name in FILES has a writer"),
         };
         let path = dir.join(name);
-        write_atomic(&path, content.as_bytes()).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        write_atomic(&path, content.as_bytes()).map_err(|source| ReportError::Write { path: path.clone(), source })?;
         written.push(path);
     }
     Ok(written)
@@ -63,10 +51,7 @@ pub fn write_reports(dir: &Path, input: &ReportInput) -> Result<Vec<PathBuf>, Re
 
 /// Write `bytes` to `path` through a temporary file and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("report");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
     // The process id and a counter keep two processes, or two threads, writing into one
     // directory apart.
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -91,50 +76,25 @@ mod tests {
     use crate::report::fixtures::{basic1_evaluation, basic1_timeline};
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        std::env::temp_dir().join(format!(
-            "hadrill-report-{tag}-{}-{nanos}",
-            std::process::id()
-        ))
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        std::env::temp_dir().join(format!("hadrill-report-{tag}-{}-{nanos}", std::process::id()))
     }
 
     #[test]
     fn writes_the_five_files() {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
         let dir = temp_dir("five").join("nested");
-        let input = ReportInput {
-            timeline: &tl,
-            evaluation: &ev,
-            snapshot: "node victim: online -> lost\n",
-        };
+        let input = ReportInput { timeline: &tl, evaluation: &ev, snapshot: "node victim: online -> lost\n" };
         let paths = write_reports(&dir, &input).expect("reports written");
-        let names: Vec<_> = paths
-            .iter()
-            .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
-            .collect();
+        let names: Vec<_> = paths.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_owned()).collect();
         assert_eq!(names, FILES);
         for p in &paths {
-            assert!(
-                fs::metadata(p).unwrap().len() > 0,
-                "{} is empty",
-                p.display()
-            );
+            assert!(fs::metadata(p).unwrap().len() > 0, "{} is empty", p.display());
         }
-        assert_eq!(
-            fs::read_to_string(dir.join("timeline.jsonl")).unwrap(),
-            tl.to_jsonl()
-        );
-        assert_eq!(
-            fs::read_to_string(dir.join("timeline.snap")).unwrap(),
-            "node victim: online -> lost\n"
-        );
-        assert_eq!(
-            fs::read_to_string(dir.join("junit.xml")).unwrap(),
-            junit_xml(&input)
-        );
+        assert_eq!(fs::read_to_string(dir.join("timeline.jsonl")).unwrap(), tl.to_jsonl());
+        assert_eq!(fs::read_to_string(dir.join("timeline.snap")).unwrap(), "node victim: online -> lost\n");
+        assert_eq!(fs::read_to_string(dir.join("junit.xml")).unwrap(), junit_xml(&input));
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 5);
         // Writing again replaces the files in place.
@@ -151,27 +111,10 @@ mod tests {
         // A directory where junit.xml should go makes the rename fail for that file only.
         fs::create_dir(dir.join("junit.xml")).unwrap();
         fs::write(dir.join("junit.xml").join("keep"), "x").unwrap();
-        let err = write_reports(
-            &dir,
-            &ReportInput {
-                timeline: &tl,
-                evaluation: &ev,
-                snapshot: "",
-            },
-        )
-        .unwrap_err();
-        assert!(
-            matches!(&err, ReportError::Write { path, .. } if path.ends_with("junit.xml")),
-            "{err}"
-        );
+        let err = write_reports(&dir, &ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" }).unwrap_err();
+        assert!(matches!(&err, ReportError::Write { path, .. } if path.ends_with("junit.xml")), "{err}");
         assert!(err.to_string().contains("junit.xml"), "{err}");
-        assert!(
-            !fs::read_dir(&dir).unwrap().any(|e| e
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".tmp"))
-        );
+        assert!(!fs::read_dir(&dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -180,15 +123,8 @@ mod tests {
         let (tl, ev) = (basic1_timeline(), basic1_evaluation());
         let file = temp_dir("file");
         fs::write(&file, "not a directory").unwrap();
-        let err = write_reports(
-            &file.join("sub"),
-            &ReportInput {
-                timeline: &tl,
-                evaluation: &ev,
-                snapshot: "",
-            },
-        )
-        .unwrap_err();
+        let err = write_reports(&file.join("sub"), &ReportInput { timeline: &tl, evaluation: &ev, snapshot: "" })
+            .unwrap_err();
         assert!(matches!(err, ReportError::CreateDir { .. }), "{err}");
         fs::remove_file(&file).unwrap();
     }

@@ -202,7 +202,8 @@ impl<'a> Cx<'a> {
         // The same naming as `steps` uses, so that both agree on each fault's role.
         let mut fault_roles = BTreeSet::new();
         for step in doc.steps.iter().filter(|s| s.value.fault.is_some()) {
-            let role = step.value.as_role.as_ref().map(|r| r.value.clone()).unwrap_or_else(|| default_role(&fault_roles));
+            let role =
+                step.value.as_role.as_ref().map(|r| r.value.clone()).unwrap_or_else(|| default_role(&fault_roles));
             fault_roles.insert(role);
         }
         self.roles.extend(fault_roles);
@@ -1012,8 +1013,7 @@ impl<'a> Cx<'a> {
                     );
                 }
                 let key = id.clone().unwrap_or_else(|| format!("#{}", index + 1));
-                self.steps
-                    .insert(key.clone(), StepInfo { fault: Some(fault.clone()) });
+                self.steps.insert(key.clone(), StepInfo { fault: Some(fault.clone()) });
                 last_anchor = Some(key);
                 StepKind::Fault { fault, target, role }
             } else if let Some(h) = &d.heal {
