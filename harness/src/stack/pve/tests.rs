@@ -949,3 +949,82 @@ fn every_corpus_case_reads_completely() {
     }
     assert!(cases >= 100, "only {cases} cases read");
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/logs")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The service's state changes as (from, to, node) — the same story in any framing.
+fn service_story(t: &Timeline, sid: &str) -> Vec<(String, String, Option<String>)> {
+    t.events
+        .iter()
+        .filter_map(|e| match &e.data {
+            EventData::Service {
+                service,
+                from,
+                to,
+                node,
+                ..
+            } if service == sid => Some((from.clone(), to.clone(), node.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn one_power_pull_told_by_the_simulator_and_by_a_journal() {
+    let sim = read_log(&fixture("pve-simulator-power-pull.log")).unwrap();
+    let journal = read_log(&fixture("pve-journal-power-pull.log")).unwrap();
+    assert_eq!(
+        journal.meta.format.as_deref(),
+        Some("journal-short-iso-precise")
+    );
+    assert_eq!(
+        service_story(&sim, "vm:102"),
+        service_story(&journal, "vm:102")
+    );
+    let fence_window = |t: &Timeline| {
+        let at = |phase| {
+            t.events
+                .iter()
+                .find(|e| {
+                    e.data
+                        == EventData::Fence {
+                            node: s("node2"),
+                            phase,
+                        }
+                })
+                .map(|e| e.t)
+                .unwrap()
+        };
+        (at(FencePhase::Started), at(FencePhase::Acknowledged))
+    };
+    assert_eq!(fence_window(&sim), (Seconds(142.0), Seconds(222.0)));
+    // t = 0 is the earliest entry (watchdog-mux, written after two later lines).
+    assert_eq!(fence_window(&journal), (Seconds(170.128), Seconds(240.308)));
+    assert_eq!(
+        journal.meta.start.as_deref(),
+        Some("2026-11-22T11:00:00.10193Z")
+    );
+    assert_eq!(
+        journal.events[0].data,
+        EventData::Watchdog {
+            node: s("node1"),
+            action: s("armed")
+        }
+    );
+    // The retry and the cfs error in the simulator fixture.
+    assert!(
+        sim.events
+            .iter()
+            .any(|e| matches!(&e.data, EventData::ServiceError { retry: Some(1), .. }))
+    );
+    assert!(
+        sim.events
+            .iter()
+            .any(|e| matches!(&e.data, EventData::Log { level, .. } if level == "err"))
+    );
+}
