@@ -1,22 +1,17 @@
-//! Proxmox VE HA (placeholder until the log reader lands).
-pub const SERVICE_STATES: &[&str] = &[
-    "request_start",
-    "request_start_balance",
-    "started",
-    "request_stop",
-    "stopped",
-    "fence",
-    "recovery",
-    "migrate",
-    "relocate",
-    "freeze",
-    "error",
-    "disabled",
-];
-pub const NODE_STATES: &[&str] = &["online", "unknown", "fence", "maintenance", "gone"];
-#[derive(Debug, thiserror::Error)]
-#[error("placeholder")]
-pub struct LogError;
-pub fn read_log(_b: &[u8]) -> Result<crate::timeline::Timeline, LogError> {
-    Err(LogError)
-}
+//! Proxmox VE HA: its raw states and the reader that turns its logs (the HA simulator's
+//! output and journal exports of a real cluster) into a timeline.
+//!
+//! One message grammar (`grammar`), three framings (`simulator`, `journal` short and JSON).
+
+mod error;
+mod grammar;
+mod journal;
+mod read;
+mod simulator;
+mod states;
+#[cfg(test)]
+mod tests;
+
+pub use error::LogError;
+pub use read::{LogFormat, detect, parse, read_log};
+pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
