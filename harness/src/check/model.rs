@@ -47,10 +47,12 @@ impl ClusterModel {
                     v.node = Some(n.clone());
                 }
             }
-            EventData::Node { node, to, to_state, .. } => {
+            EventData::Node { node, from, to, to_state, .. } => {
                 let v = self.nodes.entry(node.clone()).or_default();
-                // PVE moves a fenced node from `fence` back to `unknown`: that is not a new loss.
-                let after_fence = v.raw == "fence" && v.state == Some(NodeState::Fenced);
+                // PVE moves a fenced node from `fence` back to `unknown` only once fencing
+                // succeeded: that is not a new loss. The log may start with the node already
+                // in `fence` (restored from manager_status), so trust the event's own `from`.
+                let after_fence = v.state == Some(NodeState::Fenced) || from == "fence";
                 v.raw = to.clone();
                 v.state = *to_state;
                 match to_state {

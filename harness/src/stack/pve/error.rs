@@ -22,9 +22,5 @@ pub enum LogError {
     #[error("line {line}: journal entry has no {field}")]
     MissingField { line: u64, field: &'static str },
     #[error("line {line}: bad {field} `{value}`")]
-    BadField {
-        line: u64,
-        field: &'static str,
-        value: String,
-    },
+    BadField { line: u64, field: &'static str, value: String },
 }

@@ -8,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::timeline::{
-    Event, EventData, FaultKind, FencePhase, LockAction, PowerState, Seconds, ServiceOp,
-};
+use crate::timeline::{Event, EventData, FaultKind, FencePhase, LockAction, PowerState, Seconds, ServiceOp};
 
 use super::states::{node_state, service_state};
 
@@ -83,10 +81,7 @@ impl Level {
     }
 
     fn is_warning_or_worse(self) -> bool {
-        matches!(
-            self,
-            Level::Emerg | Level::Alert | Level::Crit | Level::Err | Level::Warning
-        )
+        matches!(self, Level::Emerg | Level::Alert | Level::Crit | Level::Err | Level::Warning)
     }
 }
 
@@ -142,12 +137,7 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn push(&mut self, at: &At, data: EventData) {
-        self.events.push(Event {
-            t: at.t,
-            data,
-            by: Some(at.by.to_owned_string()),
-            line: Some(at.line),
-        });
+        self.events.push(Event { t: at.t, data, by: Some(at.by.to_owned_string()), line: Some(at.line) });
     }
 
     /// A message of daemon `daemon` (`crm`, `lrm`, `watchdog-mux`, `corosync`, `kernel`, or
@@ -181,13 +171,7 @@ impl Sink {
         if !level.is_warning_or_worse() {
             return false;
         }
-        self.push(
-            at,
-            EventData::Log {
-                level: level.name().to_owned(),
-                message: msg.to_owned(),
-            },
-        );
+        self.push(at, EventData::Log { level: level.name().to_owned(), message: msg.to_owned() });
         true
     }
 
@@ -269,13 +253,7 @@ impl Sink {
                 if let Some(rest) = msg.strip_prefix("no fence commands for node ")
                     && let Some((n, _)) = quoted(rest)
                 {
-                    self.push(
-                        at,
-                        EventData::Fence {
-                            node: n.to_owned(),
-                            phase: FencePhase::Failed,
-                        },
-                    );
+                    self.push(at, EventData::Fence { node: n.to_owned(), phase: FencePhase::Failed });
                     return true;
                 }
                 false
@@ -285,13 +263,7 @@ impl Sink {
                     return self.lock_named(at, node, rest, LockAction::Acquired);
                 }
                 if let Some(cmd) = msg.strip_prefix("got crm command: ") {
-                    self.push(
-                        at,
-                        EventData::Command {
-                            command: cmd.to_owned(),
-                            node: command_node(cmd),
-                        },
-                    );
+                    self.push(at, EventData::Command { command: cmd.to_owned(), node: command_node(cmd) });
                     return true;
                 }
                 false
@@ -307,8 +279,7 @@ impl Sink {
                 false
             }
             b'S' => {
-                if let Some(rest) =
-                    msg.strip_prefix("SUCCEED: fencing: acknowledged - got agent lock for node ")
+                if let Some(rest) = msg.strip_prefix("SUCCEED: fencing: acknowledged - got agent lock for node ")
                     && let Some((n, _)) = quoted(rest)
                 {
                     self.fence_acknowledged(at, n);
@@ -320,8 +291,7 @@ impl Sink {
                     self.fence_started(at, n);
                     return true;
                 }
-                if let Some(rest) =
-                    msg.strip_prefix("Start Error Recovery: Tried all available nodes for service ")
+                if let Some(rest) = msg.strip_prefix("Start Error Recovery: Tried all available nodes for service ")
                     && let Some((sid, _)) = quoted(rest)
                 {
                     self.service_error(at, sid, None, msg, None);
@@ -330,8 +300,7 @@ impl Sink {
                 false
             }
             b'f' => {
-                if let Some(rest) =
-                    msg.strip_prefix("fencing: acknowledged - got agent lock for node ")
+                if let Some(rest) = msg.strip_prefix("fencing: acknowledged - got agent lock for node ")
                     && let Some((n, _)) = quoted(rest)
                 {
                     self.fence_acknowledged(at, n);
@@ -350,13 +319,7 @@ impl Sink {
                 if let Some(rest) = msg.strip_prefix("tried all fence devices for node ")
                     && let Some((n, _)) = quoted(rest)
                 {
-                    self.push(
-                        at,
-                        EventData::Fence {
-                            node: n.to_owned(),
-                            phase: FencePhase::Failed,
-                        },
-                    );
+                    self.push(at, EventData::Fence { node: n.to_owned(), phase: FencePhase::Failed });
                     return true;
                 }
                 false
@@ -569,9 +532,7 @@ impl Sink {
 
     /// After `- start ` / `- end `: `migrate to node 'Y'` or `relocate to node 'Y'`.
     fn move_line(&mut self, at: &At, node: &str, sid: &str, rest: &str, op: ServiceOp) -> bool {
-        let rest = rest
-            .strip_prefix("migrate")
-            .or_else(|| rest.strip_prefix("relocate"));
+        let rest = rest.strip_prefix("migrate").or_else(|| rest.strip_prefix("relocate"));
         if let Some(rest) = rest.and_then(|r| r.strip_prefix(" to node "))
             && let Some((target, _)) = quoted(rest)
         {
@@ -594,12 +555,7 @@ impl Sink {
             },
         );
         match to {
-            "master" => self.push(
-                at,
-                EventData::Master {
-                    node: node.to_owned(),
-                },
-            ),
+            "master" => self.push(at, EventData::Master { node: node.to_owned() }),
             "lost_agent_lock" => {
                 let lock = agent_lock(node);
                 self.lock(at, node, &lock, LockAction::Lost);
@@ -628,14 +584,7 @@ impl Sink {
         true
     }
 
-    fn service_error(
-        &mut self,
-        at: &At,
-        sid: &str,
-        node: Option<&str>,
-        msg: &str,
-        retry: Option<u32>,
-    ) {
+    fn service_error(&mut self, at: &At, sid: &str, node: Option<&str>, msg: &str, retry: Option<u32>) {
         self.push(
             at,
             EventData::ServiceError {
@@ -650,11 +599,7 @@ impl Sink {
     fn recovery(&mut self, at: &At, sid: &str, from: &str, to: Option<&str>) {
         self.push(
             at,
-            EventData::Recovery {
-                service: sid.to_owned(),
-                from: from.to_owned(),
-                to: to.map(str::to_owned),
-            },
+            EventData::Recovery { service: sid.to_owned(), from: from.to_owned(), to: to.map(str::to_owned) },
         );
     }
 
@@ -663,17 +608,8 @@ impl Sink {
         if seen.started {
             return;
         }
-        *seen = FenceSeen {
-            started: true,
-            acknowledged: false,
-        };
-        self.push(
-            at,
-            EventData::Fence {
-                node: node.to_owned(),
-                phase: FencePhase::Started,
-            },
-        );
+        *seen = FenceSeen { started: true, acknowledged: false };
+        self.push(at, EventData::Fence { node: node.to_owned(), phase: FencePhase::Started });
     }
 
     fn fence_acknowledged(&mut self, at: &At, node: &str) {
@@ -681,17 +617,8 @@ impl Sink {
         if seen.acknowledged {
             return;
         }
-        *seen = FenceSeen {
-            started: false,
-            acknowledged: true,
-        };
-        self.push(
-            at,
-            EventData::Fence {
-                node: node.to_owned(),
-                phase: FencePhase::Acknowledged,
-            },
-        );
+        *seen = FenceSeen { started: false, acknowledged: true };
+        self.push(at, EventData::Fence { node: node.to_owned(), phase: FencePhase::Acknowledged });
     }
 
     /// `'NAME'…` after a lock verb.
@@ -709,17 +636,9 @@ impl Sink {
         }
         let key = (node.to_owned(), lock.to_owned());
         let last = self.locks.insert(key, action);
-        let repeat = action != LockAction::Acquired
-            && matches!(last, Some(LockAction::Lost | LockAction::Released));
+        let repeat = action != LockAction::Acquired && matches!(last, Some(LockAction::Lost | LockAction::Released));
         if !repeat {
-            self.push(
-                at,
-                EventData::Lock {
-                    node: node.to_owned(),
-                    lock: lock.to_owned(),
-                    action,
-                },
-            );
+            self.push(at, EventData::Lock { node: node.to_owned(), lock: lock.to_owned(), action });
         }
         true
     }
@@ -752,26 +671,14 @@ impl Sink {
         } else {
             return false;
         };
-        self.push(
-            at,
-            EventData::Watchdog {
-                node: node.to_owned(),
-                action: action.to_owned(),
-            },
-        );
+        self.push(at, EventData::Watchdog { node: node.to_owned(), action: action.to_owned() });
         true
     }
 
     /// The kernel's softdog firing.
     fn kernel(&mut self, at: &At, node: &str, msg: &str) -> bool {
         if msg.starts_with("softdog: Initiating system reboot") {
-            self.push(
-                at,
-                EventData::Watchdog {
-                    node: node.to_owned(),
-                    action: "reset".to_owned(),
-                },
-            );
+            self.push(at, EventData::Watchdog { node: node.to_owned(), action: "reset".to_owned() });
             return true;
         }
         false
@@ -806,14 +713,7 @@ impl Sink {
             return true;
         }
         let index = self.events.len();
-        self.push(
-            at,
-            EventData::Quorum {
-                node: node.to_owned(),
-                quorate,
-                members: None,
-            },
-        );
+        self.push(at, EventData::Quorum { node: node.to_owned(), quorate, members: None });
         self.quorum.insert(node.to_owned(), (quorate, Some(index)));
         true
     }
@@ -833,23 +733,13 @@ impl Sink {
             return true;
         };
         match pending.and_then(|i| self.events.get_mut(i)) {
-            Some(Event {
-                data: EventData::Quorum { members, .. },
-                ..
-            }) => {
+            Some(Event { data: EventData::Quorum { members, .. }, .. }) => {
                 members.get_or_insert_with(Vec::new).extend(ids);
             }
             _ => {
                 // A membership change without a quorum change: the node's view changed.
                 let index = self.events.len();
-                self.push(
-                    at,
-                    EventData::Quorum {
-                        node: node.to_owned(),
-                        quorate,
-                        members: Some(ids.collect()),
-                    },
-                );
+                self.push(at, EventData::Quorum { node: node.to_owned(), quorate, members: Some(ids.collect()) });
                 self.quorum.insert(node.to_owned(), (quorate, Some(index)));
             }
         }
@@ -876,14 +766,9 @@ fn agent_lock(node: &str) -> String {
 pub(crate) fn command_node(cmd: &str) -> Option<String> {
     let mut words = cmd.split_ascii_whitespace();
     match words.next()? {
-        "power"
-        | "network"
-        | "reboot"
-        | "shutdown"
-        | "restart-lrm"
-        | "cfs"
-        | "crm"
-        | "pve-manager-version" => words.next().map(str::to_owned),
+        "power" | "network" | "reboot" | "shutdown" | "restart-lrm" | "cfs" | "crm" | "pve-manager-version" => {
+            words.next().map(str::to_owned)
+        }
         "enable-node-maintenance" | "disable-node-maintenance" => words.next().map(str::to_owned),
         _ => None,
     }
@@ -904,10 +789,7 @@ pub(crate) fn fault(cmd: &str) -> Option<EventData> {
     if words.next().is_some() {
         return None;
     }
-    Some(EventData::Fault {
-        node: node.to_owned(),
-        fault,
-    })
+    Some(EventData::Fault { node: node.to_owned(), fault })
 }
 
 /// `power NODE on|off` as a power change with a reason.
@@ -922,26 +804,13 @@ pub(crate) fn power(cmd: &str, reason: &str) -> Option<EventData> {
         "off" => PowerState::Off,
         _ => return None,
     };
-    Some(EventData::Power {
-        node: node.to_owned(),
-        state,
-        reason: Some(reason.to_owned()),
-    })
+    Some(EventData::Power { node: node.to_owned(), state, reason: Some(reason.to_owned()) })
 }
 
 /// The level of a line whose framing does not give one (`short-iso-precise`), from its
 /// words: an error or failure is `err`, a warning `warning`, anything else `info`.
 fn guess_level(msg: &str) -> Level {
-    const ERR: &[&str] = &[
-        "error",
-        "fail",
-        "unable",
-        "cannot",
-        "can't",
-        "could not",
-        "crit",
-        "fatal",
-    ];
+    const ERR: &[&str] = &["error", "fail", "unable", "cannot", "can't", "could not", "crit", "fatal"];
     if ERR.iter().any(|w| msg.contains(w)) {
         Level::Err
     } else if msg.contains("warn") {

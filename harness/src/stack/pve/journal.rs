@@ -30,12 +30,7 @@ pub(crate) struct Read {
 
 impl Read {
     fn new() -> Self {
-        Read {
-            lines: 0,
-            unrecognised: 0,
-            first_us: None,
-            last_us: None,
-        }
+        Read { lines: 0, unrecognised: 0, first_us: None, last_us: None }
     }
 
     fn saw(&mut self, us: i64) {
@@ -103,12 +98,7 @@ pub(crate) fn parse_short(bytes: &[u8], sink: &mut Sink) -> Read {
         let host = String::from_utf8_lossy(line.host);
         let ident = String::from_utf8_lossy(line.ident);
         let daemon = daemon_of(&ident);
-        let at = At {
-            t: Seconds(line.us as f64),
-            line: n,
-            by: By::Joined(&host, daemon),
-            level: Level::Unknown,
-        };
+        let at = At { t: Seconds(line.us as f64), line: n, by: By::Joined(&host, daemon), level: Level::Unknown };
         if !sink.daemon(&at, &host, daemon, &msg) {
             read.unrecognised += 1;
         }
@@ -131,20 +121,14 @@ fn split_short(line: &[u8]) -> Option<ShortLine<'_>> {
     let host = &rest[..sp];
     let rest = &rest[sp + 1..];
     // The identifier ends at `[pid]: ` or `: `.
-    let colon = memchr::memmem::find(rest, b": ")
-        .or_else(|| rest.ends_with(b":").then(|| rest.len() - 1))?;
+    let colon = memchr::memmem::find(rest, b": ").or_else(|| rest.ends_with(b":").then(|| rest.len() - 1))?;
     let tag = &rest[..colon];
     let ident = match memchr::memchr(b'[', tag) {
         Some(i) => &tag[..i],
         None => tag,
     };
     let msg = rest.get(colon + 2..).unwrap_or(b"");
-    Some(ShortLine {
-        us,
-        host,
-        ident,
-        msg,
-    })
+    Some(ShortLine { us, host, ident, msg })
 }
 
 /// An ISO 8601 timestamp as journalctl writes it (`2026-11-22T12:16:12.123456+01:00`, also
@@ -160,13 +144,7 @@ pub(crate) fn parse_iso(b: &[u8]) -> Option<(i64, usize)> {
         }
         Some(v)
     }
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (y, mo, d) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
@@ -272,9 +250,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
                 while let Some(b) = seq.next_element::<u8>()? {
                     bytes.push(b);
                 }
-                Ok(Field(Some(Cow::Owned(
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                ))))
+                Ok(Field(Some(Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()))))
             }
         }
         d.deserialize_any(V(std::marker::PhantomData))
@@ -306,13 +282,9 @@ pub(crate) fn parse_json(bytes: &[u8], sink: &mut Sink) -> Result<Read, LogError
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let entry: Entry =
-            serde_json::from_slice(raw).map_err(|source| LogError::Json { line: n, source })?;
+        let entry: Entry = serde_json::from_slice(raw).map_err(|source| LogError::Json { line: n, source })?;
         let Some(realtime) = entry.realtime.0 else {
-            return Err(LogError::MissingField {
-                line: n,
-                field: "__REALTIME_TIMESTAMP",
-            });
+            return Err(LogError::MissingField { line: n, field: "__REALTIME_TIMESTAMP" });
         };
         let us: i64 = realtime.parse().map_err(|_| LogError::BadField {
             line: n,
@@ -326,23 +298,10 @@ pub(crate) fn parse_json(bytes: &[u8], sink: &mut Sink) -> Result<Read, LogError
         };
         // Journald has a host name on every entry; an export without one is from one host.
         let host = entry.hostname.0.unwrap_or(Cow::Borrowed("localhost"));
-        let ident = entry
-            .ident
-            .0
-            .or(entry.comm.0)
-            .unwrap_or(Cow::Borrowed("unknown"));
-        let level = entry
-            .priority
-            .0
-            .and_then(|p| p.parse::<u8>().ok())
-            .map_or(Level::Unknown, Level::from_priority);
+        let ident = entry.ident.0.or(entry.comm.0).unwrap_or(Cow::Borrowed("unknown"));
+        let level = entry.priority.0.and_then(|p| p.parse::<u8>().ok()).map_or(Level::Unknown, Level::from_priority);
         let daemon = daemon_of(&ident);
-        let at = At {
-            t: Seconds(us as f64),
-            line: n,
-            by: By::Joined(&host, daemon),
-            level,
-        };
+        let at = At { t: Seconds(us as f64), line: n, by: By::Joined(&host, daemon), level };
         if !sink.daemon(&at, &host, daemon, &msg) {
             read.unrecognised += 1;
         }
@@ -358,26 +317,11 @@ mod tests {
     fn iso_timestamps_in_every_offset_form() {
         let base = parse_iso(b"2026-11-22T11:16:12.123456Z").unwrap();
         assert_eq!(base.1, 27);
-        assert_eq!(
-            parse_iso(b"2026-11-22T12:16:12.123456+01:00 node1").unwrap(),
-            (base.0, 32)
-        );
-        assert_eq!(
-            parse_iso(b"2026-11-22T12:16:12.123456+0100").unwrap().0,
-            base.0
-        );
-        assert_eq!(
-            parse_iso(b"2026-11-22T10:16:12.123456-01:00").unwrap().0,
-            base.0
-        );
-        assert_eq!(
-            parse_iso(b"2026-11-22T11:16:12.123Z").unwrap().0,
-            base.0 - 456
-        );
-        assert_eq!(
-            parse_iso(b"2026-11-22T11:16:12Z").unwrap().0,
-            base.0 - 123_456
-        );
+        assert_eq!(parse_iso(b"2026-11-22T12:16:12.123456+01:00 node1").unwrap(), (base.0, 32));
+        assert_eq!(parse_iso(b"2026-11-22T12:16:12.123456+0100").unwrap().0, base.0);
+        assert_eq!(parse_iso(b"2026-11-22T10:16:12.123456-01:00").unwrap().0, base.0);
+        assert_eq!(parse_iso(b"2026-11-22T11:16:12.123Z").unwrap().0, base.0 - 456);
+        assert_eq!(parse_iso(b"2026-11-22T11:16:12Z").unwrap().0, base.0 - 123_456);
         // 2026-11-22T11:16:12Z, checked with `date -u -d … +%s`.
         assert_eq!(base.0, 1_795_346_172_123_456);
         assert_eq!(parse_iso(b"1970-01-01T00:00:00Z").unwrap().0, 0);
@@ -388,26 +332,11 @@ mod tests {
 
     #[test]
     fn short_lines_split_with_and_without_pid() {
-        let l = split_short(
-            b"2026-11-22T12:16:12.123456+01:00 node1 pve-ha-crm[1234]: status change a => b",
-        )
-        .unwrap();
-        assert_eq!(
-            (l.host, l.ident, l.msg),
-            (
-                &b"node1"[..],
-                &b"pve-ha-crm"[..],
-                &b"status change a => b"[..]
-            )
-        );
-        let l = split_short(
-            b"2026-11-22T12:16:12.123456+01:00 node1 kernel: softdog: Initiating system reboot",
-        )
-        .unwrap();
-        assert_eq!(
-            (l.ident, l.msg),
-            (&b"kernel"[..], &b"softdog: Initiating system reboot"[..])
-        );
+        let l = split_short(b"2026-11-22T12:16:12.123456+01:00 node1 pve-ha-crm[1234]: status change a => b").unwrap();
+        assert_eq!((l.host, l.ident, l.msg), (&b"node1"[..], &b"pve-ha-crm"[..], &b"status change a => b"[..]));
+        let l =
+            split_short(b"2026-11-22T12:16:12.123456+01:00 node1 kernel: softdog: Initiating system reboot").unwrap();
+        assert_eq!((l.ident, l.msg), (&b"kernel"[..], &b"softdog: Initiating system reboot"[..]));
         assert!(split_short(b"    continuation of a message").is_none());
     }
 }

@@ -18,11 +18,7 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    pub const ALL: &'static [LogFormat] = &[
-        LogFormat::Simulator,
-        LogFormat::JournalShort,
-        LogFormat::JournalJson,
-    ];
+    pub const ALL: &'static [LogFormat] = &[LogFormat::Simulator, LogFormat::JournalShort, LogFormat::JournalJson];
 
     /// The name recorded in `Meta::format`.
     pub fn name(&self) -> &'static str {
@@ -86,10 +82,7 @@ pub fn read_log(bytes: &[u8]) -> Result<Timeline, LogError> {
 /// Read a log in a known framing.
 pub fn parse(bytes: &[u8], format: LogFormat) -> Result<Timeline, LogError> {
     let mut sink = Sink::default();
-    let mut meta = Meta {
-        format: Some(format.name().to_owned()),
-        ..Meta::default()
-    };
+    let mut meta = Meta { format: Some(format.name().to_owned()), ..Meta::default() };
     match format {
         LogFormat::Simulator => {
             let (lines, unrecognised, end) = simulator::parse(bytes, &mut sink);
@@ -107,9 +100,7 @@ pub fn parse(bytes: &[u8], format: LogFormat) -> Result<Timeline, LogError> {
             if let (Some(first), Some(last)) = (read.first_us, read.last_us) {
                 journal::rebase(&mut sink, first);
                 meta.end = Seconds::from_millis((last - first).div_euclid(1000));
-                meta.start = jiff::Timestamp::from_microsecond(first)
-                    .ok()
-                    .map(|ts| ts.to_string());
+                meta.start = jiff::Timestamp::from_microsecond(first).ok().map(|ts| ts.to_string());
             }
         }
     }

@@ -37,17 +37,10 @@ pub(crate) fn parse(bytes: &[u8], sink: &mut Sink) -> (u64, u64, Seconds) {
         if t > end {
             end = t;
         }
-        let at = At {
-            t,
-            line: lines,
-            by: By::Raw(line.source),
-            level: Level::from_simulator(line.level),
-        };
+        let at = At { t, line: lines, by: By::Raw(line.source), level: Level::from_simulator(line.level) };
         let known = match line.source.split_once('/') {
             Some((node, daemon)) => sink.daemon(&at, node, daemon, line.msg),
-            None => {
-                hardware(sink, &at, line.source, line.msg) || sink.log_if_warning(&at, line.msg)
-            }
+            None => hardware(sink, &at, line.source, line.msg) || sink.log_if_warning(&at, line.msg),
         };
         if !known {
             unrecognised += 1;
@@ -87,12 +80,7 @@ pub(crate) fn split(line: &str) -> Option<SimLine<'_>> {
     if source.is_empty() || source.contains(' ') {
         return None;
     }
-    Some(SimLine {
-        level,
-        t: Seconds::from_millis((t * 1000.0).round() as i64),
-        source,
-        msg,
-    })
+    Some(SimLine { level, t: Seconds::from_millis((t * 1000.0).round() as i64), source, msg })
 }
 
 /// The simulated hardware's own sources.
@@ -101,14 +89,9 @@ fn hardware(sink: &mut Sink, at: &At, source: &str, msg: &str) -> bool {
         let data = match source {
             "cmdlist" => fault(cmd).unwrap_or_else(|| command(cmd)),
             "watchdog" => match power(cmd, "watchdog") {
-                Some(EventData::Power {
-                    node,
-                    state: PowerState::Off,
-                    ..
-                }) => EventData::Watchdog {
-                    node,
-                    action: "expired".to_owned(),
-                },
+                Some(EventData::Power { node, state: PowerState::Off, .. }) => {
+                    EventData::Watchdog { node, action: "expired".to_owned() }
+                }
                 Some(other) => other,
                 None => command(cmd),
             },
@@ -125,18 +108,10 @@ fn hardware(sink: &mut Sink, at: &At, source: &str, msg: &str) -> bool {
         && let Some((node, how)) = rest.split_once("' stopped by poweroff")
     {
         let reason = how.trim().trim_start_matches('(').trim_end_matches(')');
-        let reason = if reason.is_empty() {
-            "poweroff"
-        } else {
-            reason
-        };
+        let reason = if reason.is_empty() { "poweroff" } else { reason };
         sink.push(
             at,
-            EventData::Power {
-                node: node.to_owned(),
-                state: PowerState::Off,
-                reason: Some(reason.to_owned()),
-            },
+            EventData::Power { node: node.to_owned(), state: PowerState::Off, reason: Some(reason.to_owned()) },
         );
         return true;
     }
@@ -144,8 +119,5 @@ fn hardware(sink: &mut Sink, at: &At, source: &str, msg: &str) -> bool {
 }
 
 fn command(cmd: &str) -> EventData {
-    EventData::Command {
-        command: cmd.to_owned(),
-        node: command_node(cmd),
-    }
+    EventData::Command { command: cmd.to_owned(), node: command_node(cmd) }
 }
