@@ -103,7 +103,9 @@ pub fn trials() -> Vec<Trial> {
             }
             let junit = std::fs::read_to_string(out.join("junit.xml")).map_err(|e| e.to_string())?;
             let cases = junit.matches("<testcase").count();
-            ensure(cases == 8, || format!("want one test case per check (3 expect + 4 invariants + 1 final), got {cases}:\n{junit}"))
+            ensure(cases == 8, || {
+                format!("want one test case per check (3 expect + 4 invariants + 1 final), got {cases}:\n{junit}")
+            })
         }),
         trial("analyze::unknown_format_is_invalid_input", || {
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;

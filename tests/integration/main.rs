@@ -5,6 +5,7 @@
 mod analyze_cli;
 mod corpus;
 mod diagnostics;
+mod readme;
 mod scenarios;
 mod support;
 
@@ -15,5 +16,6 @@ fn main() {
     trials.extend(scenarios::trials());
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
+    trials.extend(readme::trials());
     libtest_mimic::run(&args, trials).exit();
 }
