@@ -30,11 +30,11 @@ fn examples(text: &str) -> Vec<Example> {
             }
             out.push(Example { command: cmd.to_owned(), output: String::new(), exit: None, line: i + 1 });
         } else if let Some(last) = out.last_mut() {
-            if let Ok(code) = line.trim().parse::<i32>() {
-                if text.lines().nth(i.saturating_sub(1)) == Some("$ echo $?") {
-                    last.exit = Some(code);
-                    continue;
-                }
+            if let Ok(code) = line.trim().parse::<i32>()
+                && text.lines().nth(i.saturating_sub(1)) == Some("$ echo $?")
+            {
+                last.exit = Some(code);
+                continue;
             }
             if last.exit.is_none() {
                 last.output.push_str(line);
