@@ -5,6 +5,26 @@
 //! `NodeStatus.pm`, `Env/PVE2.pm`, `Sim/*.pm`, `watchdog-mux.c`) and corosync (`vsf_quorum.c`,
 //! `votequorum.c`). Matching works on borrowed slices; only an event that is produced
 //! allocates.
+//!
+//! Decisions worth knowing:
+//! - Fencing starts when a node enters `fence` (`node 'X': state changed … => 'fence'`):
+//!   the manager sets that state only in `fence_node`, and a journal has no other trace of
+//!   it (the `FENCE:`/`SUCCEED:` subjects are notifications, seen only in the simulator). The
+//!   e-mail lines make an event only when their fact was not already read, so each fencing
+//!   gives one `Started` and one `Acknowledged`.
+//! - A lock lost or released twice in a row (PVE2's `lost lock 'X - …` and the
+//!   `status change … => lost_agent_lock` after it) is one event.
+//! - Decisions the next line states again (`migrate service 'X' to node 'Y' (running)`,
+//!   `relocate service …`) and the simulator's `killed by poweroff` (the power event is
+//!   already there) are recognised and make no event.
+//! - corosync: the quorum change makes a `Quorum` event and the `Members[N]:` line after it
+//!   fills its members (corosync node ids as written); a membership change alone makes a
+//!   `Quorum` event with the last known quorate flag. pmxcfs quorum lines are not used: they
+//!   repeat corosync's.
+//! - Unrecognised lines of the HA daemons at warning or worse become `Log`; the level is
+//!   the syslog name (`warning`, `err`, …) in every framing. `short-iso-precise` carries no
+//!   level, so it is guessed from the words (error/fail/unable/… → `err`). Lines of other
+//!   programs in a whole-system export are counted as unrecognised and dropped.
 
 use std::collections::HashMap;
 

@@ -94,9 +94,7 @@ pub(crate) fn parse_short(bytes: &[u8], sink: &mut Sink) -> Read {
             continue;
         };
         read.saw(line.us);
-        let msg = String::from_utf8_lossy(line.msg);
-        let host = String::from_utf8_lossy(line.host);
-        let ident = String::from_utf8_lossy(line.ident);
+        let (host, ident, msg) = (text(line.host), text(line.ident), text(line.msg));
         let daemon = daemon_of(&ident);
         let at = At { t: Seconds(line.us as f64), line: n, by: By::Joined(&host, daemon), level: Level::Unknown };
         if !sink.daemon(&at, &host, daemon, &msg) {
@@ -104,6 +102,14 @@ pub(crate) fn parse_short(bytes: &[u8], sink: &mut Sink) -> Read {
         }
     }
     read
+}
+
+/// Bytes as text: std's validation is fast, the lossy path (slower) only when it fails.
+fn text(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 struct ShortLine<'a> {
