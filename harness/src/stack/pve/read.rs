@@ -82,22 +82,11 @@ pub fn read_log(bytes: &[u8]) -> Result<Timeline, LogError> {
 /// Read a log in a known framing.
 pub fn parse(bytes: &[u8], format: LogFormat) -> Result<Timeline, LogError> {
     let mut sink = Sink::default();
-<<<<<<< HEAD
-    let mut meta = Meta { format: Some(format.name().to_owned()), ..Meta::default() };
-=======
     // Most lines of an HA log make an event; reserving up front saves the copies (and page
     // faults) of a growing vector on big exports. JSON entries are about ten times longer.
-    let line_len = if format == LogFormat::JournalJson {
-        1024
-    } else {
-        128
-    };
+    let line_len = if format == LogFormat::JournalJson { 1024 } else { 128 };
     sink.events.reserve(bytes.len() / line_len);
-    let mut meta = Meta {
-        format: Some(format.name().to_owned()),
-        ..Meta::default()
-    };
->>>>>>> reader
+    let mut meta = Meta { format: Some(format.name().to_owned()), ..Meta::default() };
     match format {
         LogFormat::Simulator => {
             let (lines, unrecognised, end) = simulator::parse(bytes, &mut sink);
