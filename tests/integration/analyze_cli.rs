@@ -40,6 +40,22 @@ pub fn trials() -> Vec<Trial> {
             let verdicts: Vec<Verdict> = checks.iter().map(|c| c.verdict).collect();
             ensure(verdicts.iter().all(|v| *v == Verdict::Pass), || format!("{checks:#?}"))
         }),
+        trial("analyze::split_brain_and_early_recovery_fail", || {
+            let run = hadrill(&[
+                "analyze",
+                "tests/fixtures/logs/sim-split-brain.log",
+                "--expect",
+                "tests/fixtures/expect/split-brain.yaml",
+            ]);
+            ensure(run.code == 1, || format!("exit {}\n{}{}", run.code, run.stdout, run.stderr))?;
+            for needle in [
+                "ct:100 was active on node1 and node3 at t=151",
+                "ct:100 was recovered from node1 at t=150 before node1 was fenced",
+            ] {
+                ensure(run.stdout.contains(needle), || format!("missing {needle:?}:\n{}", run.stdout))?;
+            }
+            Ok(())
+        }),
         trial("analyze::json_lines_contract", || {
             let run = hadrill(&["analyze", OWN_LOG, "--json"]);
             ensure(run.code == 0, || format!("exit {}: {}", run.code, run.stderr))?;

@@ -7,10 +7,15 @@
 use std::path::Path;
 
 use hadrill::analyze::{analyze_timeline, read_any};
+use hadrill::check::{Bindings, Verdict, evaluate};
+use hadrill::scenario;
 use hadrill::timeline::{EventData, FaultKind};
 use libtest_mimic::Trial;
 
 use crate::support::{corpus, ensure, entries, repo, skipped, trial};
+
+const SAFETY: &str =
+    "name: safety\ninvariants:\n  - { never: active-on-two-nodes }\n  - { never: recovery-before-fence }\n";
 
 pub fn trials() -> Vec<Trial> {
     let dir = match corpus() {
@@ -54,6 +59,14 @@ fn check_case(case: &Path, name: &str) -> Result<(), String> {
             e.t.as_f64() == t && matches!(&e.data, EventData::Fault { node: n, fault: f } if n == node && *f == fault)
         });
         ensure(found, || format!("{name}: no {} fault event for {node} at t={t}", fault.as_str()))?;
+    }
+
+    // The real HA manager is the oracle: its runs never put a service on two nodes and never
+    // recover before fencing, so any failure here is a false alarm of hadrill's.
+    let safety = scenario::parse("safety.yaml", SAFETY, None).map_err(|e| format!("{e:?}"))?;
+    let checked = evaluate(&timeline, &safety, &Bindings::default());
+    for c in &checked.checks {
+        ensure(c.verdict != Verdict::Fail, || format!("{name}: false alarm: {}: {}", c.name, c.message))?;
     }
 
     let analysis = analyze_timeline(timeline, None, name.to_owned());

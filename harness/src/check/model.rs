@@ -98,6 +98,13 @@ impl ClusterModel {
                     ServiceOp::Stop | ServiceOp::MoveBegin | ServiceOp::Failed => {}
                 }
             }
+            // Tracking begins or ends, or the service moved while untracked: what the nodes
+            // reported before no longer says where it runs.
+            EventData::Tracking { service, node, .. } => {
+                let v = self.services.entry(service.clone()).or_default();
+                v.active.clear();
+                v.node = node.clone();
+            }
             EventData::Recovery { service, to: Some(to), .. } => {
                 self.services.entry(service.clone()).or_default().node = Some(to.clone());
             }

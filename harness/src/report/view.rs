@@ -188,6 +188,10 @@ pub(crate) fn describe(e: &Event) -> String {
         },
         EventData::Watchdog { node, action } => format!("watchdog {node}: {action}"),
         EventData::Master { node } => format!("{node} is the HA master"),
+        EventData::Tracking { service, tracked, reason, node } => {
+            let on = node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default();
+            format!("HA {} tracking {service} ({reason}){on}", if *tracked { "starts" } else { "stops" })
+        }
         EventData::Daemon { node, daemon, from, to } => format!("{node}/{daemon}: {from} -> {to}"),
         EventData::Lock { node, lock, action } => {
             let action = match action {

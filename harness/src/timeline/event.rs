@@ -183,6 +183,18 @@ pub enum EventData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry: Option<u32>,
     },
+    /// The HA manager started or stopped tracking a service (added, removed, ignored,
+    /// disarmed), or learnt that it was moved while untracked. While a service is untracked,
+    /// where it runs is not known from the HA stack.
+    Tracking {
+        service: String,
+        tracked: bool,
+        /// `added`, `removed`, `disarmed`, `moved-while-disarmed`.
+        reason: String,
+        /// Where the manager places it from now on, when the log says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+    },
     /// A command given to the cluster: the simulator's command list, or an operator action.
     Command {
         command: String,
@@ -210,6 +222,7 @@ impl EventData {
             EventData::ServiceOp { .. } => "service-op",
             EventData::Recovery { .. } => "recovery",
             EventData::ServiceError { .. } => "service-error",
+            EventData::Tracking { .. } => "tracking",
             EventData::Command { .. } => "command",
             EventData::Log { .. } => "log",
         }
@@ -230,7 +243,8 @@ impl EventData {
             | EventData::ServiceOp { node, .. } => Some(node),
             EventData::Service { node, .. }
             | EventData::ServiceError { node, .. }
-            | EventData::Command { node, .. } => node.as_deref(),
+            | EventData::Command { node, .. }
+            | EventData::Tracking { node, .. } => node.as_deref(),
             EventData::Recovery { from, .. } => Some(from),
             EventData::Log { .. } => None,
         }
@@ -242,7 +256,8 @@ impl EventData {
             EventData::Service { service, .. }
             | EventData::ServiceOp { service, .. }
             | EventData::Recovery { service, .. }
-            | EventData::ServiceError { service, .. } => Some(service),
+            | EventData::ServiceError { service, .. }
+            | EventData::Tracking { service, .. } => Some(service),
             _ => None,
         }
     }

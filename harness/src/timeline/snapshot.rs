@@ -148,6 +148,12 @@ fn line(e: &Event, roles: &Roles) -> Option<String> {
                 retry.map(|n| format!(" retry {n}")).unwrap_or_default()
             )
         }
+        // Every service is added at the start; only leaving and re-entering HA is behaviour.
+        EventData::Tracking { reason, .. } if reason == "added" => return None,
+        EventData::Tracking { service, tracked, reason, node } => {
+            let on = opt(node).map(|n| format!(" on {n}")).unwrap_or_default();
+            format!("tracking {service} {} ({reason}){on}", if *tracked { "on" } else { "off" })
+        }
         EventData::Command { command, .. } => {
             // Commands name nodes in free text; replace whole words only.
             let words: Vec<String> = command.split(' ').map(|w| roles.name(w).to_owned()).collect();

@@ -392,6 +392,13 @@ impl Sink {
                     self.service_error(at, sid, Some(node), msg, None);
                     return true;
                 }
+                // `removing stale service 'X' (no config)` / `(ignored state requested)`.
+                if let Some(rest) = msg.strip_prefix("removing stale service ")
+                    && let Some((sid, _)) = quoted(rest)
+                {
+                    self.tracking(at, sid, false, "removed", None);
+                    return true;
+                }
                 if let Some(rest) = msg.strip_prefix("relocate service ") {
                     // The decision; the `state changed … to 'relocate'` line follows.
                     return quoted(rest).is_some();
@@ -402,6 +409,28 @@ impl Sink {
                 if let Some(rest) = msg.strip_prefix("migrate service ") {
                     // The decision; the `state changed … to 'migrate'` line follows.
                     return quoted(rest).is_some();
+                }
+                false
+            }
+            b'a' => {
+                // `adding new service 'X' on node 'N'`
+                if let Some(rest) = msg.strip_prefix("adding new service ")
+                    && let Some((sid, rest)) = quoted(rest)
+                    && let Some(rest) = rest.strip_prefix(" on node ")
+                    && let Some((n, _)) = quoted(rest)
+                {
+                    self.tracking(at, sid, true, "added", Some(n));
+                    return true;
+                }
+                false
+            }
+            b'd' => {
+                // `disarm: suspending HA tracking for service 'X'` (disarm-ha ignore)
+                if let Some(rest) = msg.strip_prefix("disarm: suspending HA tracking for service ")
+                    && let Some((sid, _)) = quoted(rest)
+                {
+                    self.tracking(at, sid, false, "disarmed", None);
+                    return true;
                 }
                 false
             }
@@ -471,6 +500,14 @@ impl Sink {
         if let Some((sid, rest)) = quoted(rest) {
             if let Some(rest) = rest.strip_prefix(": state changed from ") {
                 return self.service_change(at, sid, rest);
+            }
+            if let Some(rest) = rest.strip_prefix(": updating node ")
+                && let Some((_, rest)) = quoted(rest)
+                && let Some(rest) = rest.strip_prefix(" => ")
+                && let Some((to, _)) = quoted(rest)
+            {
+                self.tracking(at, sid, true, "moved-while-disarmed", Some(to));
+                return true;
             }
             // `service 'X' - migration failed …`, `service 'X' stop failed …`,
             // `service 'X' got unrecoverable error …`, `service 'X' locked (…), unable to …`,
@@ -614,6 +651,16 @@ impl Sink {
                 retry,
             },
         );
+    }
+
+    fn tracking(&mut self, at: &At, sid: &str, tracked: bool, reason: &str, node: Option<&str>) {
+        let data = EventData::Tracking {
+            service: sid.to_owned(),
+            tracked,
+            reason: reason.to_owned(),
+            node: node.map(str::to_owned),
+        };
+        self.push(at, data);
     }
 
     fn recovery(&mut self, at: &At, sid: &str, from: &str, to: Option<&str>) {

@@ -335,7 +335,7 @@ fn unrecognised_lines_become_log_only_at_warning_or_worse() {
     assert_eq!(events_of("node1", "lrm", "err", m), vec![EventData::Log { level: s("err"), message: s(m) }]);
     let m = "temporary inconsistent cluster state (cfs restart?), skip round";
     assert_eq!(events_of("node1", "crm", "noti", m), vec![]);
-    let t = sim("info     20    node1/crm: adding new service 'vm:101' on node 'node1'\n");
+    let t = sim("info     20    node1/crm: using scheduler mode 'static'\n");
     assert_eq!((t.events.len(), t.meta.unrecognised), (0, 1));
     let t = sim("warning  30     hardware: overcommitted cpu on 'node1'\n");
     assert_eq!(data(&t), vec![EventData::Log { level: s("warning"), message: s("overcommitted cpu on 'node1'") }]);
@@ -659,4 +659,25 @@ fn one_power_pull_told_by_the_simulator_and_by_a_journal() {
     // The retry and the cfs error in the simulator fixture.
     assert!(sim.events.iter().any(|e| matches!(&e.data, EventData::ServiceError { retry: Some(1), .. })));
     assert!(sim.events.iter().any(|e| matches!(&e.data, EventData::Log { level, .. } if level == "err")));
+}
+
+#[test]
+fn tracking_starts_ends_and_moves() {
+    let tracking = |service: &str, tracked: bool, reason: &str, node: Option<&str>| EventData::Tracking {
+        service: s(service),
+        tracked,
+        reason: s(reason),
+        node: node.map(s),
+    };
+    let m = "adding new service 'vm:101' on node 'node1'";
+    assert_eq!(events_of("node1", "crm", "info", m), vec![tracking("vm:101", true, "added", Some("node1"))]);
+    let m = "removing stale service 'vm:103' (ignored state requested)";
+    assert_eq!(events_of("node1", "crm", "info", m), vec![tracking("vm:103", false, "removed", None)]);
+    let m = "disarm: suspending HA tracking for service 'vm:102'";
+    assert_eq!(events_of("node1", "crm", "info", m), vec![tracking("vm:102", false, "disarmed", None)]);
+    let m = "service 'vm:103': updating node 'node3' => 'node1' (changed while disarmed)";
+    assert_eq!(
+        events_of("node1", "crm", "info", m),
+        vec![tracking("vm:103", true, "moved-while-disarmed", Some("node1"))]
+    );
 }
