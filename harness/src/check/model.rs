@@ -105,6 +105,15 @@ impl ClusterModel {
                 v.active.clear();
                 v.node = node.clone();
             }
+            // What a client sees outranks what the stack reports: a live writer is running.
+            EventData::Workload { service, node, active, .. } => {
+                let v = self.services.entry(service.clone()).or_default();
+                if *active {
+                    v.active.insert(node.clone());
+                } else {
+                    v.active.remove(node);
+                }
+            }
             EventData::Recovery { service, to: Some(to), .. } => {
                 self.services.entry(service.clone()).or_default().node = Some(to.clone());
             }

@@ -188,6 +188,9 @@ pub(crate) fn describe(e: &Event) -> String {
         },
         EventData::Watchdog { node, action } => format!("watchdog {node}: {action}"),
         EventData::Master { node } => format!("{node} is the HA master"),
+        EventData::Workload { service, node, active, .. } => {
+            format!("workload {service} on {node}: {}", if *active { "writing" } else { "silent" })
+        }
         EventData::Tracking { service, tracked, reason, node } => {
             let on = node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default();
             format!("HA {} tracking {service} ({reason}){on}", if *tracked { "starts" } else { "stops" })

@@ -195,6 +195,17 @@ pub enum EventData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<String>,
     },
+    /// The HA service's own workload as a client sees it: a writer on `node` became active
+    /// (heartbeats arriving) or went silent. Recorded on the storage server's clock, so a
+    /// paused node's wrong guest clock cannot hide an overlap.
+    Workload {
+        service: String,
+        node: String,
+        active: bool,
+        /// The heartbeat sequence number that marks the change, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
     /// A command given to the cluster: the simulator's command list, or an operator action.
     Command {
         command: String,
@@ -223,6 +234,7 @@ impl EventData {
             EventData::Recovery { .. } => "recovery",
             EventData::ServiceError { .. } => "service-error",
             EventData::Tracking { .. } => "tracking",
+            EventData::Workload { .. } => "workload",
             EventData::Command { .. } => "command",
             EventData::Log { .. } => "log",
         }
@@ -240,7 +252,8 @@ impl EventData {
             | EventData::Daemon { node, .. }
             | EventData::Lock { node, .. }
             | EventData::Quorum { node, .. }
-            | EventData::ServiceOp { node, .. } => Some(node),
+            | EventData::ServiceOp { node, .. }
+            | EventData::Workload { node, .. } => Some(node),
             EventData::Service { node, .. }
             | EventData::ServiceError { node, .. }
             | EventData::Command { node, .. }
@@ -257,7 +270,8 @@ impl EventData {
             | EventData::ServiceOp { service, .. }
             | EventData::Recovery { service, .. }
             | EventData::ServiceError { service, .. }
-            | EventData::Tracking { service, .. } => Some(service),
+            | EventData::Tracking { service, .. }
+            | EventData::Workload { service, .. } => Some(service),
             _ => None,
         }
     }

@@ -154,6 +154,9 @@ fn line(e: &Event, roles: &Roles) -> Option<String> {
             let on = opt(node).map(|n| format!(" on {n}")).unwrap_or_default();
             format!("tracking {service} {} ({reason}){on}", if *tracked { "on" } else { "off" })
         }
+        EventData::Workload { service, node, active, .. } => {
+            format!("workload {service} {} {}", r(node), if *active { "active" } else { "silent" })
+        }
         EventData::Command { command, .. } => {
             // Commands name nodes in free text; replace whole words only.
             let words: Vec<String> = command.split(' ').map(|w| roles.name(w).to_owned()).collect();
