@@ -56,6 +56,14 @@ pub fn trials() -> Vec<Trial> {
             }
             Ok(())
         }),
+        trial("analyze::journal_export_measures_from_the_lost_node", || {
+            let log = "tests/fixtures/logs/pve-journal-power-pull.log";
+            let run = hadrill(&["analyze", log, "--expect", "tests/fixtures/expect/journal-power-pull.yaml"]);
+            ensure(run.code == 0, || format!("exit {}\n{}{}", run.code, run.stdout, run.stderr))?;
+            let checks = evaluate(log, "journal-power-pull.yaml")?;
+            measured(&checks, "service vm:102 fence within 1m10s after lost", 60.0)?;
+            measured(&checks, "node victim fenced within 2m30s after lost", 130.18)
+        }),
         trial("analyze::json_lines_contract", || {
             let run = hadrill(&["analyze", OWN_LOG, "--json"]);
             ensure(run.code == 0, || format!("exit {}: {}", run.code, run.stderr))?;

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Event, EventData, Seconds, Timeline};
+use super::{Event, EventData, NodeState, Seconds, Timeline};
 
 /// Node name → role (`victim`, `survivor-1`, …).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,9 +21,9 @@ impl Roles {
     }
 
     /// Complete `bound` for a timeline: the target of each fault that is not yet named
-    /// becomes `victim` (then `victim-2`, …) in the order the faults happened; every other
-    /// node becomes `survivor-N`, numbered in name order so that the numbering does not
-    /// depend on timing.
+    /// becomes `victim` (then `victim-2`, …) in the order the faults happened (with no fault
+    /// at all, the first online node the manager loses); every other node becomes
+    /// `survivor-N`, numbered in name order so that the numbering does not depend on timing.
     pub fn infer(timeline: &Timeline, bound: &Roles) -> Roles {
         let mut roles = bound.clone();
         let taken = |roles: &Roles, r: &str| roles.0.values().any(|v| v == r);
@@ -37,6 +37,22 @@ impl Roles {
                     .find(|r| !taken(&roles, r))
                     .expect("unbounded");
                 roles.0.insert(node.clone(), role);
+            }
+        }
+        // A journal from a real cluster has no fault events: the first node the manager
+        // loses is where the trouble was.
+        if !timeline.events.iter().any(|e| matches!(&e.data, EventData::Fault { fault, .. } if !fault.is_heal())) {
+            let lost = timeline.events.iter().find_map(|e| match &e.data {
+                EventData::Node {
+                    node, to_state: Some(NodeState::Lost), from_state: Some(NodeState::Online), ..
+                } => Some(node.clone()),
+                _ => None,
+            });
+            if let Some(node) = lost
+                && !roles.0.contains_key(&node)
+                && !taken(&roles, "victim")
+            {
+                roles.0.insert(node, "victim".to_owned());
             }
         }
         let mut n = 0;
