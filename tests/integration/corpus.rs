@@ -56,7 +56,8 @@ fn check_case(case: &Path, name: &str) -> Result<(), String> {
         };
         let t: f64 = t.parse().map_err(|_| format!("{name}: bad time in {line:?}"))?;
         let found = timeline.events.iter().any(|e| {
-            e.t.as_f64() == t && matches!(&e.data, EventData::Fault { node: n, fault: f } if n == node && *f == fault)
+            e.t.as_f64() == t
+                && matches!(&e.data, EventData::Fault { node: n, fault: f, .. } if n == node && *f == fault)
         });
         ensure(found, || format!("{name}: no {} fault event for {node} at t={t}", fault.as_str()))?;
     }

@@ -119,7 +119,7 @@ impl Eval<'_> {
             Some(r) => self.node_name(r).as_deref() == Some(n),
         };
         match (p, &e.data) {
-            (Pattern::Fault { fault, node }, EventData::Fault { node: n, fault: f }) => {
+            (Pattern::Fault { fault, node }, EventData::Fault { node: n, fault: f, .. }) => {
                 fault.is_none_or(|k| k == *f) && node_is(node, n)
             }
             (Pattern::Service { service, state, on }, EventData::Service { service: s, to, to_state, .. })

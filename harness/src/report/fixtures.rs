@@ -86,7 +86,8 @@ pub(crate) fn basic1_timeline() -> Timeline {
         op(25.0, "node3", "vm:103", ServiceOp::Start),
         op(25.0, "node3", "vm:103", ServiceOp::Running),
         service(40.0, "vm:102", "request_stop", "stopped", Some(Stopping), Stopped, Some("node2")),
-        Event::new(s(120.0), EventData::Fault { node: "node3".into(), fault: FaultKind::NetworkOff }).by("cmdlist"),
+        Event::new(s(120.0), EventData::Fault { node: "node3".into(), fault: FaultKind::NetworkOff, step: None })
+            .by("cmdlist"),
         node(120.0, "node3", "online", "unknown", Online, Lost),
         daemon(124.0, "node3", "crm", "slave", "wait_for_quorum"),
         daemon(125.0, "node3", "lrm", "active", "lost_agent_lock"),
@@ -265,13 +266,17 @@ pub(crate) fn soak_timeline() -> Timeline {
         events.push(service(t + 35.5, "ct:200", "migrate", "started", Some(Migrating), Started, Some(to)));
     }
     for t in [3600.0, 7800.0] {
-        events.push(Event::new(s(t), EventData::Fault { node: "pve-c".into(), fault: FaultKind::PowerOff }));
+        events
+            .push(Event::new(s(t), EventData::Fault { node: "pve-c".into(), fault: FaultKind::PowerOff, step: None }));
         events.push(Event::new(
             s(t),
             EventData::Power { node: "pve-c".into(), state: PowerState::Off, reason: Some("fault".into()) },
         ));
         events.push(node(t + 20.0, "pve-c", "online", "unknown", NodeState::Online, NodeState::Lost));
-        events.push(Event::new(s(t + 300.0), EventData::Fault { node: "pve-c".into(), fault: FaultKind::PowerOn }));
+        events.push(Event::new(
+            s(t + 300.0),
+            EventData::Fault { node: "pve-c".into(), fault: FaultKind::PowerOn, step: None },
+        ));
         events.push(Event::new(
             s(t + 300.0),
             EventData::Power { node: "pve-c".into(), state: PowerState::Running, reason: None },

@@ -451,7 +451,7 @@ pub(crate) fn timeline_svg(input: &ReportInput) -> Markup {
     let fault_labels: Vec<String> = faults
         .iter()
         .map(|e| match &e.data {
-            EventData::Fault { node, fault } => format!("{} {node}", fault.as_str()),
+            EventData::Fault { node, fault, .. } => format!("{} {node}", fault.as_str()),
             _ => unreachable!("filtered to faults"),
         })
         .collect();

@@ -173,7 +173,7 @@ pub(crate) fn describe(e: &Event) -> String {
             state_pair(from, from_state.map(|s| s.as_str())),
             state_pair(to, to_state.map(|s| s.as_str()))
         ),
-        EventData::Fault { node, fault } => format!("fault: {} {node}", fault.as_str()),
+        EventData::Fault { node, fault, .. } => format!("fault: {} {node}", fault.as_str()),
         EventData::Fence { node, phase } => {
             let phase = match phase {
                 FencePhase::Started => "started",

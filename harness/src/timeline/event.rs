@@ -25,6 +25,8 @@ pub struct Event {
 }
 
 /// Faults and heals, from the simulator's command list or from hadrill's own fault catalogue.
+/// The first four are the simulator's words and part of the JSON contract of `analyze`;
+/// hadrill's lab writes a power pull as `power-off` and a cut cluster link as `network-off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
@@ -32,11 +34,37 @@ pub enum FaultKind {
     PowerOn,
     NetworkOff,
     NetworkOn,
+    StorageOff,
+    StorageOn,
+    KillProcess,
+    StopService,
+    StartService,
+    FreezeIo,
+    ThawIo,
+    FreezeWatchdog,
+    ThawWatchdog,
+    Pause,
+    Resume,
 }
 
 impl FaultKind {
-    pub const ALL: &'static [FaultKind] =
-        &[FaultKind::PowerOff, FaultKind::PowerOn, FaultKind::NetworkOff, FaultKind::NetworkOn];
+    pub const ALL: &'static [FaultKind] = &[
+        FaultKind::PowerOff,
+        FaultKind::PowerOn,
+        FaultKind::NetworkOff,
+        FaultKind::NetworkOn,
+        FaultKind::StorageOff,
+        FaultKind::StorageOn,
+        FaultKind::KillProcess,
+        FaultKind::StopService,
+        FaultKind::StartService,
+        FaultKind::FreezeIo,
+        FaultKind::ThawIo,
+        FaultKind::FreezeWatchdog,
+        FaultKind::ThawWatchdog,
+        FaultKind::Pause,
+        FaultKind::Resume,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +72,17 @@ impl FaultKind {
             FaultKind::PowerOn => "power-on",
             FaultKind::NetworkOff => "network-off",
             FaultKind::NetworkOn => "network-on",
+            FaultKind::StorageOff => "storage-off",
+            FaultKind::StorageOn => "storage-on",
+            FaultKind::KillProcess => "kill-process",
+            FaultKind::StopService => "stop-service",
+            FaultKind::StartService => "start-service",
+            FaultKind::FreezeIo => "freeze-io",
+            FaultKind::ThawIo => "thaw-io",
+            FaultKind::FreezeWatchdog => "freeze-watchdog",
+            FaultKind::ThawWatchdog => "thaw-watchdog",
+            FaultKind::Pause => "pause",
+            FaultKind::Resume => "resume",
         }
     }
 
@@ -53,7 +92,16 @@ impl FaultKind {
 
     /// Whether this undoes an earlier fault rather than causing one.
     pub fn is_heal(self) -> bool {
-        matches!(self, FaultKind::PowerOn | FaultKind::NetworkOn)
+        matches!(
+            self,
+            FaultKind::PowerOn
+                | FaultKind::NetworkOn
+                | FaultKind::StorageOn
+                | FaultKind::StartService
+                | FaultKind::ThawIo
+                | FaultKind::ThawWatchdog
+                | FaultKind::Resume
+        )
     }
 }
 
@@ -129,7 +177,13 @@ pub enum EventData {
         to_state: Option<NodeState>,
     },
     /// A fault injected or healed.
-    Fault { node: String, fault: FaultKind },
+    Fault {
+        node: String,
+        fault: FaultKind,
+        /// The scenario step that did it, in a run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+    },
     /// Fencing of a node.
     Fence { node: String, phase: FencePhase },
     /// A node's power changed, as the hypervisor or simulated hardware saw it.

@@ -28,7 +28,7 @@ impl Roles {
         let mut roles = bound.clone();
         let taken = |roles: &Roles, r: &str| roles.0.values().any(|v| v == r);
         for e in &timeline.events {
-            if let EventData::Fault { node, fault } = &e.data {
+            if let EventData::Fault { node, fault, .. } = &e.data {
                 if fault.is_heal() || roles.0.contains_key(node) {
                     continue;
                 }
@@ -144,7 +144,7 @@ fn line(e: &Event, roles: &Roles) -> Option<String> {
             s
         }
         EventData::Node { node, from, to, .. } => format!("node {} {from} -> {to}", r(node)),
-        EventData::Fault { node, fault } => format!("fault {} {}", r(node), fault.as_str()),
+        EventData::Fault { node, fault, .. } => format!("fault {} {}", r(node), fault.as_str()),
         EventData::Fence { node, phase } => format!("fence {} {}", r(node), serde_name(phase)),
         EventData::Power { node, state, reason } => {
             format!("power {} {}{}", r(node), state, reason.as_deref().map(|x| format!(" ({x})")).unwrap_or_default())
@@ -207,8 +207,8 @@ mod tests {
         let ev = |t: f64, d| Event::new(Seconds(t), d);
         let tl = Timeline::new(
             vec![
-                ev(0.0, EventData::Fault { node: "b".into(), fault: FaultKind::PowerOn }),
-                ev(1.0, EventData::Fault { node: "c".into(), fault: FaultKind::NetworkOff }),
+                ev(0.0, EventData::Fault { node: "b".into(), fault: FaultKind::PowerOn, step: None }),
+                ev(1.0, EventData::Fault { node: "c".into(), fault: FaultKind::NetworkOff, step: None }),
                 ev(2.0, EventData::Master { node: "a".into() }),
             ],
             Meta::default(),

@@ -856,7 +856,7 @@ pub(crate) fn fault(cmd: &str) -> Option<EventData> {
     if words.next().is_some() {
         return None;
     }
-    Some(EventData::Fault { node: node.to_owned(), fault })
+    Some(EventData::Fault { node: node.to_owned(), fault, step: None })
 }
 
 /// `power NODE on|off` as a power change with a reason.

@@ -362,8 +362,8 @@ info    720     hardware: exit simulation - done
     assert_eq!(
         data(&t),
         vec![
-            EventData::Fault { node: s("node3"), fault: FaultKind::NetworkOff },
-            EventData::Fault { node: s("node2"), fault: FaultKind::PowerOn },
+            EventData::Fault { node: s("node3"), fault: FaultKind::NetworkOff, step: None },
+            EventData::Fault { node: s("node2"), fault: FaultKind::PowerOn, step: None },
             cmd("service vm:101 disabled", None),
             cmd("reboot node1", Some("node1")),
             cmd("crm node1 stop", Some("node1")),
@@ -551,7 +551,7 @@ fn basic1_network_loss_fencing_and_recovery() {
     assert_eq!(t.meta.end, Seconds(720.0));
     assert_eq!(t.meta.start, None);
     let at = |secs: f64| t.events.iter().filter(move |e| e.t == Seconds(secs)).map(|e| &e.data);
-    assert!(at(120.0).any(|d| *d == EventData::Fault { node: s("node3"), fault: FaultKind::NetworkOff }));
+    assert!(at(120.0).any(|d| *d == EventData::Fault { node: s("node3"), fault: FaultKind::NetworkOff, step: None }));
     assert!(at(160.0).any(|d| matches!(d,
         EventData::Service { service, from, to, .. } if service == "vm:103" && from == "started" && to == "fence")));
     assert!(at(240.0).any(|d| matches!(d,
@@ -606,10 +606,10 @@ fn every_corpus_case_reads_completely() {
             let words: Vec<_> = cmd.split_whitespace().collect();
             if let [what @ ("power" | "network"), node, state @ ("on" | "off")] = words[..] {
                 let kind = FaultKind::parse(&format!("{what}-{state}")).unwrap();
-                let found = t
-                    .events
-                    .iter()
-                    .any(|e| e.line == Some(i as u64 + 1) && e.data == EventData::Fault { node: s(node), fault: kind });
+                let found = t.events.iter().any(|e| {
+                    e.line == Some(i as u64 + 1)
+                        && e.data == EventData::Fault { node: s(node), fault: kind, step: None }
+                });
                 assert!(found, "{}:{}: no fault for `{line}`", path.display(), i + 1);
             }
         }
