@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod check;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;

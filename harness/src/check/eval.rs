@@ -40,8 +40,11 @@ pub struct Bindings {
 
 /// Evaluate every expectation and invariant of `plan` against `timeline`.
 pub fn evaluate(timeline: &Timeline, plan: &Plan, bindings: &Bindings) -> Evaluation {
+    // Nodes of the cluster count even when no event named them (a quiet survivor).
+    let mut nodes = timeline.nodes();
+    nodes.extend(plan.cluster.iter().flat_map(|c| c.nodes.iter().cloned()));
     let mut cx =
-        Eval { timeline, steps: bindings.steps.clone(), roles: bindings.roles.clone(), marks: BTreeMap::new() };
+        Eval { timeline, nodes, steps: bindings.steps.clone(), roles: bindings.roles.clone(), marks: BTreeMap::new() };
     cx.resolve_marks(&plan.marks);
     let mut checks: Vec<CheckResult> = plan.expectations.iter().map(|x| cx.expectation(x)).collect();
     checks.extend(plan.invariants.iter().map(|i| cx.invariant(i)));
@@ -52,6 +55,7 @@ pub fn evaluate(timeline: &Timeline, plan: &Plan, bindings: &Bindings) -> Evalua
 
 struct Eval<'a> {
     timeline: &'a Timeline,
+    nodes: BTreeSet<String>,
     steps: BTreeMap<String, Seconds>,
     /// role → node
     roles: BTreeMap<String, String>,
@@ -308,48 +312,17 @@ impl Eval<'_> {
         }
         let end = self.timeline.end();
         r.seen = Some(end);
-        let (ok, now) = match p {
-            Pattern::Service { service, state, on } => {
-                let Some(v) = model.services.get(service).filter(|v| !v.raw.is_empty()) else {
-                    r.message = format!("service {service} never appears in the timeline");
-                    return;
-                };
-                let placed = v.node.clone();
-                let state_ok =
-                    state.as_deref().is_none_or(|want| state_is(want, &v.raw, v.state.map(ServiceState::as_str)));
-                let on_ok = match on {
-                    None => true,
-                    Some(Placement::On(n)) => self.node_name(n).is_some_and(|n| placed.as_deref() == Some(n.as_str())),
-                    Some(Placement::NotOn(n)) => {
-                        self.node_name(n).is_some_and(|n| placed.as_deref().is_some_and(|p| p != n))
-                    }
-                };
-                (state_ok && on_ok, format!("{} on {}", v.raw, placed.as_deref().unwrap_or("no node")))
+        match holds(p, &model, &self.roles) {
+            Holds::Undecided(why) => r.message = why,
+            Holds::Yes(now) => {
+                r.verdict = Verdict::Pass;
+                r.message = format!("at the end (t={end}): {now}");
             }
-            Pattern::Node { node, state } => {
-                let name = node.as_ref().and_then(|n| self.node_name(n)).unwrap_or_default();
-                let Some(v) = model.nodes.get(&name).filter(|v| v.state.is_some() || !v.raw.is_empty()) else {
-                    r.message = format!("node {name} has no state in the timeline");
-                    return;
-                };
-                let ok = state.as_deref().is_none_or(|want| state_is(want, &v.raw, v.state.map(NodeState::as_str)));
-                (ok, v.state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| v.raw.clone()))
+            Holds::No(now) => {
+                r.verdict = Verdict::Fail;
+                r.message = format!("at the end (t={end}): {now}");
             }
-            Pattern::Power { node, power } => {
-                let name = node.as_ref().and_then(|n| self.node_name(n)).unwrap_or_default();
-                let Some(now) = model.nodes.get(&name).and_then(|v| v.power) else {
-                    r.message = format!("the power of node {name} was never observed");
-                    return;
-                };
-                (now == *power, format!("power {now}"))
-            }
-            Pattern::Fault { .. } => {
-                r.message = "a fault is an instant, not a state".into();
-                return;
-            }
-        };
-        r.verdict = if ok { Verdict::Pass } else { Verdict::Fail };
-        r.message = format!("at the end (t={end}): {now}");
+        }
     }
 
     fn invariant(&self, inv: &Invariant) -> CheckResult {
@@ -470,7 +443,7 @@ impl Eval<'_> {
                 }
             }
             Never::NodeState { nodes, state } => {
-                let all = self.timeline.nodes();
+                let all = self.nodes.clone();
                 let set: BTreeSet<String> = match nodes {
                     NodeSet::All => all.clone(),
                     NodeSet::One(n) => match self.node_name(n) {
@@ -542,4 +515,57 @@ fn pattern_roles(p: &Pattern) -> Vec<String> {
 
 fn secs(d: Duration) -> Seconds {
     Seconds::from_millis(d.as_millis() as i64)
+}
+
+/// Whether a condition holds in a model of the cluster, with what the model shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Holds {
+    Yes(String),
+    No(String),
+    /// The model cannot tell (the subject was never seen, a role is unbound).
+    Undecided(String),
+}
+
+/// Whether `p` holds in `model` now. Shared by `final:` checks and the runner's `await`.
+pub fn holds(p: &Pattern, model: &ClusterModel, roles: &BTreeMap<String, String>) -> Holds {
+    let node_name = |r: &NodeRef| match r {
+        NodeRef::Name(n) => Some(n.clone()),
+        NodeRef::Role(role) => roles.get(role).cloned(),
+    };
+    if let Some(role) = pattern_roles(p).into_iter().find(|r| !roles.contains_key(r)) {
+        return Holds::Undecided(format!("role `{role}` was never bound to a node"));
+    }
+    let verdict = |ok: bool, now: String| if ok { Holds::Yes(now) } else { Holds::No(now) };
+    match p {
+        Pattern::Service { service, state, on } => {
+            let Some(v) = model.services.get(service).filter(|v| !v.raw.is_empty()) else {
+                return Holds::Undecided(format!("service {service} has not been seen"));
+            };
+            let placed = v.node.clone();
+            let state_ok =
+                state.as_deref().is_none_or(|want| state_is(want, &v.raw, v.state.map(ServiceState::as_str)));
+            let on_ok = match on {
+                None => true,
+                Some(Placement::On(n)) => node_name(n).is_some_and(|n| placed.as_deref() == Some(n.as_str())),
+                Some(Placement::NotOn(n)) => node_name(n).is_some_and(|n| placed.as_deref().is_some_and(|p| p != n)),
+            };
+            verdict(state_ok && on_ok, format!("{} on {}", v.raw, placed.as_deref().unwrap_or("no node")))
+        }
+        Pattern::Node { node, state } => {
+            let name = node.as_ref().and_then(node_name).unwrap_or_default();
+            let Some(v) = model.nodes.get(&name).filter(|v| v.state.is_some() || !v.raw.is_empty()) else {
+                return Holds::Undecided(format!("node {name} has no state yet"));
+            };
+            let ok = state.as_deref().is_none_or(|want| state_is(want, &v.raw, v.state.map(NodeState::as_str)));
+            verdict(ok, v.state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| v.raw.clone()))
+        }
+        Pattern::Power { node, power } => {
+            let name = node.as_ref().and_then(node_name).unwrap_or_default();
+            let Some(now) = model.nodes.get(&name).and_then(|v| v.power) else {
+                return Holds::Undecided(format!("the power of node {name} has not been observed"));
+            };
+            verdict(now == *power, format!("power {now}"))
+        }
+        Pattern::Fault { .. } => Holds::Undecided("a fault is an instant, not a state".into()),
+    }
 }

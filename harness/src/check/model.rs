@@ -33,6 +33,8 @@ pub struct NodeView {
 pub struct ClusterModel {
     pub services: BTreeMap<String, ServiceView>,
     pub nodes: BTreeMap<String, NodeView>,
+    /// The HA manager's master (PVE) or DC (Pacemaker), when known.
+    pub master: Option<String>,
 }
 
 impl ClusterModel {
@@ -114,6 +116,7 @@ impl ClusterModel {
                     v.active.remove(node);
                 }
             }
+            EventData::Master { node } => self.master = Some(node.clone()),
             EventData::Recovery { service, to: Some(to), .. } => {
                 self.services.entry(service.clone()).or_default().node = Some(to.clone());
             }

@@ -1,0 +1,10 @@
+//! `hadrill run`: a validated plan driven step by step against a lab with an HA stack,
+//! recorded on one timeline and judged by the checks.
+
+mod driver;
+mod execute;
+#[cfg(test)]
+mod tests;
+
+pub use driver::{ActionOutput, Driver, DriverError, action_command};
+pub use execute::{Progress, RunOptions, RunResult, Stop, execute, fault_kind};
