@@ -3,4 +3,5 @@
 //! message grammar.
 
 pub(crate) mod journal;
+pub mod pacemaker;
 pub mod pve;

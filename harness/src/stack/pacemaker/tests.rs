@@ -1,0 +1,1 @@
+//! Tests of the Pacemaker observer on fixtures made with Pacemaker's own tools.
