@@ -42,7 +42,12 @@ pub fn diff(prev: Option<&ClusterStatus>, next: &ClusterStatus) -> Vec<EventData
                 && let Some(before) = p.service(id)
             {
                 for n in before.nodes {
-                    out.push(EventData::ServiceOp { service: id.to_owned(), node: n, op: ServiceOp::Stopped, target: None });
+                    out.push(EventData::ServiceOp {
+                        service: id.to_owned(),
+                        node: n,
+                        op: ServiceOp::Stopped,
+                        target: None,
+                    });
                 }
             }
         }
@@ -102,14 +107,21 @@ fn service(before: Option<&ServiceView>, mut now: ServiceView, out: &mut Vec<Eve
             if now.active_members > before_active { ServiceState::Starting } else { ServiceState::Stopping }
         } else {
             match before.and_then(|b| b.state) {
-                Some(ServiceState::Started | ServiceState::Stopping | ServiceState::Migrating) => ServiceState::Stopping,
+                Some(ServiceState::Started | ServiceState::Stopping | ServiceState::Migrating) => {
+                    ServiceState::Stopping
+                }
                 _ => ServiceState::Starting,
             }
         });
     }
     let old_nodes: &[String] = before.map_or(&[], |b| &b.nodes);
     for n in old_nodes.iter().filter(|n| !now.nodes.contains(n)) {
-        out.push(EventData::ServiceOp { service: now.id.clone(), node: n.clone(), op: ServiceOp::Stopped, target: None });
+        out.push(EventData::ServiceOp {
+            service: now.id.clone(),
+            node: n.clone(),
+            op: ServiceOp::Stopped,
+            target: None,
+        });
     }
     let changed = before.is_none_or(|b| {
         // Two partly-up snapshots alike: the state settled for the first still holds.
@@ -128,6 +140,11 @@ fn service(before: Option<&ServiceView>, mut now: ServiceView, out: &mut Vec<Eve
         });
     }
     for n in now.nodes.iter().filter(|n| !old_nodes.contains(n)) {
-        out.push(EventData::ServiceOp { service: now.id.clone(), node: n.clone(), op: ServiceOp::Running, target: None });
+        out.push(EventData::ServiceOp {
+            service: now.id.clone(),
+            node: n.clone(),
+            op: ServiceOp::Running,
+            target: None,
+        });
     }
 }

@@ -31,6 +31,8 @@
 //!   `service-error`. The DC's "Initiating …" lines repeat the same and make no event.
 //! - The scheduler's `Recover R ( N1 -> N2 )` is a `recovery`; `Move R ( N1 -> N2 )` is one
 //!   only while N1 is being fenced (otherwise it is an operator's or a stickiness move).
+//! - pacemakerd: "is unresponsive to ipc" and "Respawning" are kept as `log` at their own
+//!   level (notice): a starved node is not ready for a fault.
 //! - sbd: "No liveness" is `watchdog expiring` (sbd is about to stop feeding the watchdog);
 //!   "Rebooting system" is `watchdog reset`; "Using watchdog device" is `watchdog armed`;
 //!   "health check: UNHEALTHY" stays a `log` warning (the cause, not the watchdog's act).
@@ -193,6 +195,9 @@ impl Sink {
             "corosync" => self.corosync(at, text),
             "sbd" => self.sbd(at, text),
             "kernel" => self.kernel(at, text),
+            "pacemakerd" => self.pacemakerd(at, text),
+            // pacemaker-attrd, -based, -execd, pacemakerd: only their copy of peer changes.
+            other if other.starts_with("pacemaker") => self.peer(at, text),
             _ => false,
         };
         if known {
@@ -378,25 +383,14 @@ impl Sink {
         if let Some(rest) = h.strip_prefix("Set DC to ") {
             return self.master(at, first_word(rest));
         }
-        if let Some(rest) = h.strip_prefix("Node ")
-            && let Some((node, state)) = rest.split_once(" state is now ")
-        {
-            let state = first_word(state);
-            let prev = self.peers.insert(node.to_owned(), state.to_owned());
-            if prev.as_deref() != Some(state) {
-                // `previous=` in the detail names the state before, for the first sighting.
-                let from = prev.or_else(|| detail(text, "previous")).unwrap_or_default();
-                self.push(
-                    at,
-                    EventData::Node {
-                        node: node.to_owned(),
-                        from_state: super::node_state(&from),
-                        from,
-                        to: state.to_owned(),
-                        to_state: super::node_state(state),
-                    },
-                );
-            }
+        if let Some(quorate) = match h.split_once(" | ").map_or(h, |(q, _)| q) {
+            "Quorum lost" => Some(false),
+            "Quorum acquired" => Some(true),
+            _ => None,
+        } {
+            return self.quorate(at, quorate);
+        }
+        if self.peer(at, text) {
             return true;
         }
         if let Some(rest) = h.strip_prefix("Requesting local execution of ") {
@@ -406,6 +400,31 @@ impl Sink {
             return self.result(at, rest, text);
         }
         h.starts_with("Initiating ")
+    }
+
+    /// `Node node1 state is now lost | nodeid=1 previous=member …`, written by every
+    /// Pacemaker daemon of every node (`lib/cluster/membership.c`): one event per change.
+    fn peer(&mut self, at: &At, text: &str) -> bool {
+        let h = head(text);
+        let Some(rest) = h.strip_prefix("Node ") else { return false };
+        let Some((node, state)) = rest.split_once(" state is now ") else { return false };
+        let state = first_word(state);
+        let prev = self.peers.insert(node.to_owned(), state.to_owned());
+        if prev.as_deref() != Some(state) {
+            // `previous=` in the detail names the state before, for the first sighting.
+            let from = prev.or_else(|| detail(text, "previous")).unwrap_or_default();
+            self.push(
+                at,
+                EventData::Node {
+                    node: node.to_owned(),
+                    from_state: super::node_state(&from),
+                    from,
+                    to: state.to_owned(),
+                    to_state: super::node_state(state),
+                },
+            );
+        }
+        true
     }
 
     /// `start operation for writer on node2`
@@ -449,10 +468,16 @@ impl Sink {
                         target: None,
                     },
                 );
-                self.push(at, EventData::ServiceError { service, node: Some(node), message: text.to_owned(), retry: None });
+                self.push(
+                    at,
+                    EventData::ServiceError { service, node: Some(node), message: text.to_owned(), retry: None },
+                );
             }
             ("monitor", false) => {
-                self.push(at, EventData::ServiceError { service, node: Some(node), message: text.to_owned(), retry: None });
+                self.push(
+                    at,
+                    EventData::ServiceError { service, node: Some(node), message: text.to_owned(), retry: None },
+                );
             }
             // Probes find what runs where; a passing monitor, promote, demote: nothing new.
             _ => {}
@@ -498,7 +523,18 @@ impl Sink {
     }
 
     // -------------------------------------------------------------------------------------
-    // sbd, kernel
+    // pacemakerd, sbd, kernel
+
+    /// A starved or crashed subdaemon (`pcmkd_subdaemons.c`): logged at notice, but a node
+    /// that shows it is not ready for a fault (see tcg-lab.md), so it is kept as `log`.
+    fn pacemakerd(&mut self, at: &At, text: &str) -> bool {
+        let h = head(text);
+        if h.contains(" is unresponsive to ipc after ") || h.starts_with("Respawning ") {
+            self.log(at, at.level.unwrap_or(Level::Notice), h);
+            return true;
+        }
+        self.peer(at, text)
+    }
 
     fn sbd(&mut self, at: &At, text: &str) -> bool {
         let action = if text.contains("No liveness for") {
@@ -548,11 +584,17 @@ impl Sink {
             self.log(at, at.level.unwrap_or(Level::Notice), m);
             return true;
         } else {
-            return m.starts_with("A new membership (");
+            // Membership news the quorum lines state again.
+            return m.starts_with("A new membership (") || m.starts_with("Failed to receive the leave message");
         };
+        self.quorate(at, quorate)
+    }
+
+    /// A node's view of quorum, from corosync or the controller: one event per change.
+    fn quorate(&mut self, at: &At, quorate: bool) -> bool {
         let node = at.node;
         if self.quorum.get(node).map(|q| q.0) == Some(quorate) {
-            // votequorum's debug line repeats what vsf_quorum said.
+            // votequorum's debug line, or the controller, repeats what vsf_quorum said.
             return true;
         }
         let index = self.events.len();
@@ -632,9 +674,15 @@ mod tests {
             strip_prefix("sbd", "   pcmk:  warning: set_servant_health: Connected to corosync"),
             (Some(Level::Warning), "Connected to corosync")
         );
-        assert_eq!(strip_prefix("sbd", "notice : main: Using watchdog device '/dev/watchdog'").1, "Using watchdog device '/dev/watchdog'");
+        assert_eq!(
+            strip_prefix("sbd", "notice : main: Using watchdog device '/dev/watchdog'").1,
+            "Using watchdog device '/dev/watchdog'"
+        );
         // corosync has no priority word; its `[TOTEM ]` tag is not one.
-        assert_eq!(strip_prefix("corosync", "  [TOTEM ] Token has not been received in 7500 ms"), (None, "[TOTEM ] Token has not been received in 7500 ms"));
+        assert_eq!(
+            strip_prefix("corosync", "  [TOTEM ] Token has not been received in 7500 ms"),
+            (None, "[TOTEM ] Token has not been received in 7500 ms")
+        );
         // A message that merely contains a colon keeps it.
         assert_eq!(strip_prefix("pacemakerd", "Node node1: lost").1, "Node node1: lost");
     }

@@ -14,13 +14,20 @@ use super::grammar::{At, Level, Sink};
 /// Read a journal export (`journalctl -o short-iso-precise` or `journalctl -o json`) of
 /// corosync, pacemakerd, the pacemaker-* daemons, sbd and the kernel.
 pub fn read_journal(bytes: &[u8]) -> Result<Timeline, PacemakerError> {
-    let Some((n, first)) = journal::lines(bytes).find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace) && !l.starts_with(b"-- "))
+    let Some((n, first)) =
+        journal::lines(bytes).find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace) && !l.starts_with(b"-- "))
     else {
         return Err(PacemakerError::Empty);
     };
     let mut sink = Sink::default();
     let entry = |sink: &mut Sink, l: &Line| {
-        let mut at = At { us: l.us, line: l.line, node: l.host, ident: l.ident, level: l.priority.and_then(Level::from_priority) };
+        let mut at = At {
+            us: l.us,
+            line: l.line,
+            node: l.host,
+            ident: l.ident,
+            level: l.priority.and_then(Level::from_priority),
+        };
         sink.message(&mut at, l.message)
     };
     let (format, read) = if first.trim_ascii_start().starts_with(b"{") {
@@ -40,7 +47,8 @@ pub fn read_journal(bytes: &[u8]) -> Result<Timeline, PacemakerError> {
         }
         return Err(PacemakerError::UnknownFormat { line: n, looked_like });
     };
-    let mut meta = Meta { format: Some(format.to_owned()), lines: read.lines, unrecognised: read.unrecognised, ..Meta::default() };
+    let mut meta =
+        Meta { format: Some(format.to_owned()), lines: read.lines, unrecognised: read.unrecognised, ..Meta::default() };
     if let (Some(first), Some(last)) = (read.first_us, read.last_us) {
         for e in &mut sink.events {
             let us = e.t.0 as i64;

@@ -70,9 +70,7 @@ pub fn node_state(raw: &str) -> Option<NodeState> {
             NodeState::Lost
         }
         "OFFLINE (standby)" | "OFFLINE (maintenance)" => NodeState::Lost,
-        "standby" | "standby (on-fail)" | "standby (with active resources)" | "maintenance" => {
-            NodeState::Maintenance
-        }
+        "standby" | "standby (on-fail)" | "standby (with active resources)" | "maintenance" => NodeState::Maintenance,
         _ => return None,
     })
 }

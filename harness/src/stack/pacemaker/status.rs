@@ -318,18 +318,16 @@ fn instance_state(status: &ClusterStatus, r: &Resource) -> Option<ServiceState> 
 
 /// The failure budget of a primitive is used up on every node that could run it.
 fn exhausted(status: &ClusterStatus, id: &str) -> bool {
-    let default_threshold = status
-        .fail_counts
-        .iter()
-        .filter(|f| f.resource == id)
-        .find_map(|f| f.migration_threshold)
-        .unwrap_or(INFINITY);
+    let default_threshold =
+        status.fail_counts.iter().filter(|f| f.resource == id).find_map(|f| f.migration_threshold).unwrap_or(INFINITY);
     let mut eligible = status.nodes.iter().filter(|n| n.eligible()).peekable();
     eligible.peek().is_some()
         && eligible.all(|n| {
-            status.fail_counts.iter().find(|f| f.resource == id && f.node == n.name).is_some_and(|f| {
-                f.fail_count > 0 && f.fail_count >= f.migration_threshold.unwrap_or(default_threshold)
-            })
+            status
+                .fail_counts
+                .iter()
+                .find(|f| f.resource == id && f.node == n.name)
+                .is_some_and(|f| f.fail_count > 0 && f.fail_count >= f.migration_threshold.unwrap_or(default_threshold))
         })
 }
 

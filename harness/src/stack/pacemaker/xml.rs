@@ -37,11 +37,8 @@ pub(crate) fn envelope<'a, 'i>(
         if code != "0" {
             let message = status.attribute("message").unwrap_or("").to_owned();
             // The tool's own error lines, when it gave any.
-            let errors: Vec<&str> = status
-                .descendants()
-                .filter(|n| n.has_tag_name("error"))
-                .filter_map(|n| n.text())
-                .collect();
+            let errors: Vec<&str> =
+                status.descendants().filter(|n| n.has_tag_name("error")).filter_map(|n| n.text()).collect();
             let message = if errors.is_empty() { message } else { format!("{message} ({})", errors.join("; ")) };
             return Err(PacemakerError::CommandFailed { what, code: code.to_owned(), message });
         }
