@@ -66,10 +66,14 @@ pub fn service_state(raw: &str) -> Option<ServiceState> {
 pub fn node_state(raw: &str) -> Option<NodeState> {
     Some(match raw {
         "online" | "member" => NodeState::Online,
-        "OFFLINE" | "UNCLEAN (online)" | "UNCLEAN (offline)" | "UNCLEAN (pending)" | "pending" | "lost" => {
-            NodeState::Lost
-        }
-        "OFFLINE (standby)" | "OFFLINE (maintenance)" => NodeState::Lost,
+        "OFFLINE"
+        | "OFFLINE (standby)"
+        | "OFFLINE (maintenance)"
+        | "UNCLEAN (online)"
+        | "UNCLEAN (offline)"
+        | "UNCLEAN (pending)"
+        | "pending"
+        | "lost" => NodeState::Lost,
         "standby" | "standby (on-fail)" | "standby (with active resources)" | "maintenance" => NodeState::Maintenance,
         _ => return None,
     })

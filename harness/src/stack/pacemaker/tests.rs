@@ -185,7 +185,6 @@ fn node_event(node: &str, from: &str, to: &str) -> EventData {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn service_event(
     service: &str,
     from: &str,
