@@ -1,4 +1,7 @@
 //! HA stacks: one module per stack, each mapping its own states and log lines onto the
-//! normalised timeline.
+//! normalised timeline. The journal framing is shared (`journal`); each stack has its own
+//! message grammar.
 
+pub(crate) mod journal;
+pub mod pacemaker;
 pub mod pve;

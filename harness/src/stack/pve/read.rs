@@ -52,9 +52,7 @@ pub fn detect(head: &[u8]) -> Option<LogFormat> {
     if trimmed.starts_with(b"{") {
         return Some(LogFormat::JournalJson);
     }
-    if let Some((_, used)) = journal::parse_iso(line)
-        && line.get(used) == Some(&b' ')
-    {
+    if journal::looks_short(line) {
         return Some(LogFormat::JournalShort);
     }
     let text = std::str::from_utf8(line).ok()?;

@@ -1,0 +1,22 @@
+//! Pacemaker (with corosync and sbd): its raw states, crm_mon and fencer-history XML read into
+//! a normalised cluster status, the difference between two statuses as timeline events, and
+//! the reader that turns the nodes' journals into a timeline.
+
+mod diff;
+mod error;
+mod fencing;
+mod grammar;
+mod read;
+mod states;
+mod status;
+#[cfg(test)]
+mod tests;
+mod xml;
+
+pub use diff::diff;
+pub use error::PacemakerError;
+pub use fencing::{FenceRecord, FenceStatus, parse_fence_history};
+pub use read::read_journal;
+pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
+pub use status::{ClusterStatus, FailCount, Group, Node, Resource, ServiceView, error_state, parse_crm_mon};
+pub use xml::INFINITY;
