@@ -6,7 +6,8 @@ use std::path::Path;
 
 use crate::check::{Bindings, Evaluation, evaluate};
 use crate::scenario::Plan;
-use crate::stack::pve;
+use crate::scenario::StackKind;
+use crate::stack::{pacemaker, pve};
 use crate::timeline::{Roles, Timeline, snapshot};
 
 /// Everything `analyze` found.
@@ -47,18 +48,37 @@ pub enum AnalyzeError {
 pub fn analyze_file(path: &Path, plan: Option<&Plan>) -> Result<Analysis, AnalyzeError> {
     let bytes =
         std::fs::read(path).map_err(|source| AnalyzeError::Read { path: path.display().to_string(), source })?;
+    let stack = plan.and_then(|p| p.stack);
     let mut timeline =
-        read_any(&bytes).map_err(|source| AnalyzeError::Format { path: path.display().to_string(), source })?;
+        read_any(&bytes, stack).map_err(|source| AnalyzeError::Format { path: path.display().to_string(), source })?;
     timeline.meta.source = Some(path.display().to_string());
     Ok(analyze_timeline(timeline, plan, path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()))
 }
 
-/// Detect the format and read it.
-pub fn read_any(bytes: &[u8]) -> Result<Timeline, Box<dyn std::error::Error + Send + Sync>> {
+/// Detect the format and read it. Journal exports look alike for both stacks; `stack` (from
+/// the expectation file) decides, or else the daemons the log names.
+pub fn read_any(bytes: &[u8], stack: Option<StackKind>) -> Result<Timeline, Box<dyn std::error::Error + Send + Sync>> {
     if Timeline::looks_like_jsonl(bytes) {
         return Ok(Timeline::from_jsonl(bytes)?);
     }
-    Ok(pve::read_log(bytes)?)
+    match stack.unwrap_or_else(|| sniff_stack(bytes)) {
+        StackKind::Pve => Ok(pve::read_log(bytes)?),
+        StackKind::Pacemaker => Ok(pacemaker::read_journal(bytes)?),
+    }
+}
+
+/// Which stack's daemons a log names first: Pacemaker's (pacemaker-controld, pacemakerd,
+/// sbd) or else Proxmox's. Only the head is looked at; a journal names its daemons early.
+fn sniff_stack(bytes: &[u8]) -> StackKind {
+    let head = &bytes[..bytes.len().min(256 * 1024)];
+    let find = |needle: &[u8]| memchr::memmem::find(head, needle);
+    let pacemaker = [&b"pacemaker-"[..], b"pacemakerd", b" sbd["].iter().filter_map(|n| find(n)).min();
+    let pve = [&b"pve-ha-"[..], b"/crm: ", b"/lrm: ", b"watchdog-mux"].iter().filter_map(|n| find(n)).min();
+    match (pacemaker, pve) {
+        (Some(_), None) => StackKind::Pacemaker,
+        (Some(a), Some(b)) if a < b => StackKind::Pacemaker,
+        _ => StackKind::Pve,
+    }
 }
 
 /// Check a timeline against a plan (or nothing) and build the snapshot.

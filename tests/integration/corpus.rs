@@ -33,7 +33,7 @@ pub fn trials() -> Vec<Trial> {
 
 fn check_case(case: &Path, name: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(case.join("log.expect")).map_err(|e| e.to_string())?;
-    let timeline = read_any(text.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+    let timeline = read_any(text.as_bytes(), None).map_err(|e| format!("{name}: {e}"))?;
 
     let changes = text.lines().filter(|l| l.contains(": state changed from '")).count();
     let events =
