@@ -50,7 +50,7 @@ pub fn trials() -> Vec<Trial> {
             ensure(run.code == 1, || format!("exit {}\n{}{}", run.code, run.stdout, run.stderr))?;
             for needle in [
                 "ct:100 was active on node1 and node3 at t=151",
-                "ct:100 was recovered from node1 at t=150 before node1 was fenced",
+                "ct:100 was put into recovery from node1 at t=150 before node1 was fenced",
             ] {
                 ensure(run.stdout.contains(needle), || format!("missing {needle:?}:\n{}", run.stdout))?;
             }
@@ -63,6 +63,14 @@ pub fn trials() -> Vec<Trial> {
             let checks = evaluate(log, "journal-power-pull.yaml")?;
             measured(&checks, "service vm:102 fence within 1m10s after lost", 60.0)?;
             measured(&checks, "node victim fenced within 2m30s after lost", 130.18)
+        }),
+        trial("analyze::pacemaker_journal_is_read_and_checked", || {
+            let log = "tests/fixtures/pacemaker/journal/power-pull.log";
+            let run = hadrill(&["analyze", log, "--expect", "tests/fixtures/expect/pacemaker-journal-power-pull.yaml"]);
+            ensure(run.code == 0, || format!("exit {}\n{}{}", run.code, run.stdout, run.stderr))?;
+            let checks = evaluate(log, "pacemaker-journal-power-pull.yaml")?;
+            measured(&checks, "node victim fenced within 30s after lost", 26.58)?;
+            measured(&checks, "service writer started not on victim within 1m after lost", 30.58)
         }),
         trial("analyze::json_lines_contract", || {
             let run = hadrill(&["analyze", OWN_LOG, "--json"]);

@@ -15,7 +15,7 @@ use super::{CheckKind, CheckResult, Subject, Verdict};
 use crate::scenario::{
     Anchor, Expectation, Invariant, Mark, Never, NodeRef, NodeSet, Pattern, Placement, Plan, Timing, describe_pattern,
 };
-use crate::timeline::{Event, EventData, FencePhase, NodeState, Roles, Seconds, ServiceState, Timeline};
+use crate::timeline::{Event, EventData, FencePhase, NodeState, Roles, Seconds, ServiceOp, ServiceState, Timeline};
 
 /// All checks of one run or analysed log, and the run's verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,6 +139,16 @@ impl Eval<'_> {
                     Some(Placement::NotOn(r)) => self.node_name(r).is_some_and(|n| placed.is_some_and(|p| p != n)),
                 }
             }
+            // A node reporting the service running is as good as the manager saying so; some
+            // logs (a Pacemaker journal) only have the former.
+            (
+                Pattern::Service { service, state, on },
+                EventData::ServiceOp { service: s, node: n, op: ServiceOp::Running, .. },
+            ) if s == service && state.as_deref().is_some_and(|w| w == "started" || w == "Started") => match on {
+                None => true,
+                Some(Placement::On(r)) => self.node_name(r).as_deref() == Some(n.as_str()),
+                Some(Placement::NotOn(r)) => self.node_name(r).is_some_and(|x| x != *n),
+            },
             (Pattern::Node { node, state }, EventData::Node { node: n, to, to_state, .. }) => {
                 node_is(node, n)
                     && state.as_deref().is_none_or(|want| state_is(want, to, to_state.map(NodeState::as_str)))
@@ -383,25 +393,45 @@ impl Eval<'_> {
                 if let Some(s) = service {
                     r.subject = Subject::Service(s.clone());
                 }
+                // A plan to recover (Pacemaker's "Actions: Recover …") is not unsafe; starting
+                // the service elsewhere, or PVE putting it into `recovery`, is what must wait
+                // for the lost node to be fenced.
                 let mut recoveries = 0;
                 for e in &self.timeline.events {
-                    let source = match &e.data {
-                        EventData::Service { service: s, to_state: Some(ServiceState::Recovery), .. }
-                            if service_filter(service, s) =>
-                        {
-                            model.services.get(s).and_then(|v| v.node.clone()).map(|n| (s.clone(), n))
+                    let moved = match &e.data {
+                        EventData::Service { service: s, to_state: Some(ServiceState::Recovery), .. } => {
+                            Some((s, None))
                         }
-                        EventData::Recovery { service: s, from, to: Some(_) } if service_filter(service, s) => {
-                            Some((s.clone(), from.clone()))
-                        }
+                        EventData::Service {
+                            service: s,
+                            to_state: Some(ServiceState::Started | ServiceState::Starting),
+                            node: Some(m),
+                            ..
+                        } => Some((s, Some(m))),
+                        EventData::ServiceOp {
+                            service: s, node: m, op: ServiceOp::Start | ServiceOp::Running, ..
+                        } => Some((s, Some(m))),
                         _ => None,
                     };
-                    if let Some((s, node)) = source {
-                        recoveries += 1;
-                        if model.nodes.get(&node).is_some_and(|v| v.unfenced_loss) {
+                    if let Some((s, to)) = moved.filter(|(s, _)| service_filter(service, s)) {
+                        let view = model.services.get(s);
+                        let before: BTreeSet<&String> =
+                            view.map(|v| v.node.iter().chain(v.active.iter()).collect()).unwrap_or_default();
+                        let left: Vec<&&String> = before.iter().filter(|n| Some(**n) != to).collect();
+                        if !left.is_empty() {
+                            recoveries += 1;
+                        }
+                        if let Some(n) =
+                            left.into_iter().find(|n| model.nodes.get(**n).is_some_and(|v| v.unfenced_loss))
+                        {
                             r.verdict = Verdict::Fail;
                             r.seen = Some(e.t);
-                            r.message = format!("{s} was recovered from {node} at t={} before {node} was fenced", e.t);
+                            r.message = match to {
+                                Some(m) => format!("{s} was started on {m} at t={} before {n} was fenced", e.t),
+                                None => {
+                                    format!("{s} was put into recovery from {n} at t={} before {n} was fenced", e.t)
+                                }
+                            };
                             return r;
                         }
                     }
@@ -409,13 +439,12 @@ impl Eval<'_> {
                 }
                 // Unlike split brain, this needs nothing observed to hold: no recovery at all
                 // cannot have come too early.
-                if recoveries == 0 {
-                    r.verdict = Verdict::Pass;
-                    r.message = format!("no service was recovered until t={end}");
+                r.verdict = Verdict::Pass;
+                r.message = if recoveries == 0 {
+                    format!("no service moved until t={end}")
                 } else {
-                    r.verdict = Verdict::Pass;
-                    r.message = format!("{recoveries} recovery step(s), each after its node was fenced");
-                }
+                    format!("{recoveries} move(s) of a service, none before its node was fenced")
+                };
             }
             Never::ServiceState { service, state } => {
                 if let Some(s) = service {
