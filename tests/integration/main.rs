@@ -5,6 +5,7 @@
 mod analyze_cli;
 mod corpus;
 mod diagnostics;
+mod pacemaker_cib;
 mod readme;
 mod scenarios;
 mod support;
@@ -17,5 +18,6 @@ fn main() {
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
+    trials.extend(pacemaker_cib::trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -415,6 +415,13 @@ impl<'a> Cx<'a> {
                     "expected vm:N or ct:N",
                     Some("Proxmox VE HA resources are `vm:VMID` or `ct:VMID`, with VMID from 100 to 999999999".into()),
                 );
+            } else if self.stack == Some(StackKind::Pacemaker) && !xml_id(&id) {
+                self.error(
+                    &r.id.referenced,
+                    format!("`{id}` cannot be a Pacemaker resource id"),
+                    "not an XML id",
+                    Some("Pacemaker ids start with a letter or `_` and hold letters, digits, `_`, `-` and `.` (no `:`)".into()),
+                );
             } else if id.is_empty() || id.chars().any(char::is_whitespace) {
                 self.error(
                     &r.id.referenced,
@@ -1274,6 +1281,13 @@ fn default_role(taken: &BTreeSet<String>) -> String {
 
 fn pattern_has_node(p: &Pattern) -> bool {
     !matches!(p, Pattern::Service { .. })
+}
+
+/// An XML NCName, as the CIB's schema requires of ids.
+fn xml_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn pve_resource_id(id: &str) -> bool {

@@ -2,6 +2,7 @@
 //! a normalised cluster status, the difference between two statuses as timeline events, and
 //! the reader that turns the nodes' journals into a timeline.
 
+mod bootstrap;
 mod diff;
 mod error;
 mod fencing;
@@ -13,6 +14,10 @@ mod status;
 mod tests;
 mod xml;
 
+pub use bootstrap::{
+    BootstrapPlan, Command, NodeAddr, NodeFile, On, Profile, SHARED_DIR, bootstrap_plan, configuration_cib,
+    corosync_conf, sbd_defaults,
+};
 pub use diff::diff;
 pub use error::PacemakerError;
 pub use fencing::{FenceRecord, FenceStatus, parse_fence_history};

@@ -1,0 +1,375 @@
+//! Bringing a Pacemaker cluster up on freshly booted lab nodes, as data: the files every node
+//! gets (corosync.conf, the authkey, sbd's settings) and the ordered commands, so that the plan
+//! can be snapshot-tested here and executed over SSH by the runner.
+//!
+//! The settings are the ones measured on a 2-core TCG host (../shared/notes/tcg-lab.md): knet
+//! with a 10 s token (5 s flapped during boot), sbd in watchdog-only mode with a 10 s watchdog
+//! and a 20 s stonith-watchdog-timeout, pacemaker configured with the C tools (crmsh takes
+//! 26–60 s a command there), services started only once every VM has booted.
+
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::scenario::ResourcePlan;
+
+/// Timers for the speed of the lab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub name: &'static str,
+    pub token_ms: u32,
+    pub sbd_watchdog_timeout_s: u32,
+    pub stonith_watchdog_timeout_s: u32,
+    pub monitor_interval_s: u32,
+    pub op_timeout_s: u32,
+    /// sbd and corosync wait for each other at boot; systemd's default 90 s is too short
+    /// under TCG.
+    pub unit_start_timeout_s: u32,
+}
+
+impl Profile {
+    /// Software emulation on a small host.
+    pub fn tcg() -> Self {
+        Profile {
+            name: "tcg",
+            token_ms: 10_000,
+            sbd_watchdog_timeout_s: 10,
+            stonith_watchdog_timeout_s: 20,
+            monitor_interval_s: 10,
+            op_timeout_s: 60,
+            unit_start_timeout_s: 600,
+        }
+    }
+
+    /// Hardware virtualisation: the stack's usual, tighter timers.
+    pub fn kvm() -> Self {
+        Profile {
+            name: "kvm",
+            token_ms: 3_000,
+            sbd_watchdog_timeout_s: 5,
+            stonith_watchdog_timeout_s: 10,
+            monitor_interval_s: 10,
+            op_timeout_s: 30,
+            unit_start_timeout_s: 180,
+        }
+    }
+}
+
+/// A node and its address on the cluster network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeAddr {
+    pub name: String,
+    pub ip: Ipv4Addr,
+}
+
+/// A file to put on every node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeFile {
+    pub path: &'static str,
+    pub mode: u32,
+    pub content: String,
+}
+
+/// Where a command runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum On {
+    /// On every node, at the same time.
+    Every,
+    /// Once, on the first node.
+    First,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Command {
+    pub on: On,
+    /// What it is for, for progress and errors.
+    pub what: String,
+    pub run: String,
+}
+
+/// Files, then commands in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootstrapPlan {
+    pub files: Vec<NodeFile>,
+    pub commands: Vec<Command>,
+}
+
+/// Where the NFS share is mounted on every node, and where heartbeats go.
+pub const SHARED_DIR: &str = "/mnt/shared";
+
+/// The plan for `nodes` (cluster network addresses) carrying `resources`. `authkey` is the
+/// run's corosync key (random, 128 bytes or more).
+pub fn bootstrap_plan(
+    cluster: &str,
+    nodes: &[NodeAddr],
+    resources: &[ResourcePlan],
+    profile: &Profile,
+    authkey: &[u8],
+) -> BootstrapPlan {
+    let files = vec![
+        NodeFile { path: "/etc/corosync/corosync.conf", mode: 0o644, content: corosync_conf(cluster, nodes, profile) },
+        NodeFile { path: "/etc/corosync/authkey.b64", mode: 0o400, content: format!("{}\n", BASE64.encode(authkey)) },
+        NodeFile { path: "/etc/default/sbd", mode: 0o644, content: sbd_defaults(profile) },
+        NodeFile { path: "/etc/modules-load.d/hadrill-softdog.conf", mode: 0o644, content: "softdog\n".into() },
+    ];
+    let every = |what: &str, run: String| Command { on: On::Every, what: what.into(), run };
+    let first = |what: &str, run: String| Command { on: On::First, what: what.into(), run };
+    let mut commands = vec![
+        // The key travels as text (base64 is in coreutils); corosync wants the bytes.
+        every(
+            "install the corosync key",
+            "base64 -d /etc/corosync/authkey.b64 > /etc/corosync/authkey && chmod 400 /etc/corosync/authkey && rm /etc/corosync/authkey.b64".into(),
+        ),
+        // Without a watchdog device sbd refuses to start, and nothing could fence.
+        every("load a watchdog", "test -e /dev/watchdog || modprobe softdog; test -e /dev/watchdog".into()),
+        every(
+            "let sbd and corosync wait for each other",
+            format!(
+                "for u in sbd corosync; do mkdir -p /etc/systemd/system/$u.service.d && printf '[Service]\\nTimeoutStartSec={}\\n' > /etc/systemd/system/$u.service.d/hadrill-timeout.conf; done; systemctl daemon-reload",
+                profile.unit_start_timeout_s
+            ),
+        ),
+        every("enable sbd", "systemctl enable sbd".into()),
+        every("start corosync and pacemaker", "systemctl start corosync pacemaker".into()),
+        first(
+            "wait for quorum and every node online",
+            format!(
+                "for i in $(seq 600); do crm_mon --output-as=xml -1 2>/dev/null | grep -q 'have-quorum=\"true\"' && [ \"$(crm_mon --output-as=xml -1 | grep -c 'online=\"true\"')\" -ge {} ] && exit 0; sleep 1; done; exit 1",
+                nodes.len()
+            ),
+        ),
+    ];
+    for (kind, name, value) in cluster_properties(profile) {
+        commands
+            .push(first(&format!("set {name}"), format!("crm_attribute --type {kind} --name {name} --update {value}")));
+    }
+    let cib = configuration_cib(resources, nodes, profile);
+    commands.push(first(
+        "define defaults and the HA resources",
+        format!("cibadmin --modify --allow-create --scope configuration --xml-text '{cib}'"),
+    ));
+    BootstrapPlan { files, commands }
+}
+
+/// corosync.conf: knet, one ring on the cluster network, votequorum with one vote a node.
+pub fn corosync_conf(cluster: &str, nodes: &[NodeAddr], p: &Profile) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Written by hadrill for one lab run; profile {}.", p.name);
+    let _ = writeln!(s, "totem {{");
+    let _ = writeln!(s, "    version: 2");
+    let _ = writeln!(s, "    cluster_name: {cluster}");
+    let _ = writeln!(s, "    transport: knet");
+    let _ = writeln!(s, "    crypto_cipher: aes256");
+    let _ = writeln!(s, "    crypto_hash: sha256");
+    let _ = writeln!(s, "    token: {}", p.token_ms);
+    let _ = writeln!(s, "    token_retransmits_before_loss_const: 10");
+    let _ = writeln!(s, "    join: 1000");
+    let _ = writeln!(s, "    interface {{");
+    let _ = writeln!(s, "        linknumber: 0");
+    let _ = writeln!(s, "        knet_ping_interval: 1000");
+    let _ = writeln!(s, "        knet_ping_timeout: 5000");
+    let _ = writeln!(s, "    }}");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "nodelist {{");
+    for (i, n) in nodes.iter().enumerate() {
+        let _ = writeln!(s, "    node {{");
+        let _ = writeln!(s, "        name: {}", n.name);
+        let _ = writeln!(s, "        nodeid: {}", i + 1);
+        let _ = writeln!(s, "        ring0_addr: {}", n.ip);
+        let _ = writeln!(s, "    }}");
+    }
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "quorum {{");
+    let _ = writeln!(s, "    provider: corosync_votequorum");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "logging {{");
+    let _ = writeln!(s, "    to_syslog: yes");
+    let _ = writeln!(s, "    to_logfile: no");
+    let _ = writeln!(s, "    timestamp: on");
+    let _ = writeln!(s, "}}");
+    s
+}
+
+/// /etc/default/sbd: watchdog-only (no shared disk), the same self-fencing model as
+/// Proxmox's watchdog-mux.
+pub fn sbd_defaults(p: &Profile) -> String {
+    format!(
+        "# Written by hadrill: sbd in watchdog-only mode, profile {}.\nSBD_WATCHDOG_DEV=/dev/watchdog\nSBD_WATCHDOG_TIMEOUT={}\nSBD_PACEMAKER=yes\nSBD_STARTMODE=always\nSBD_DELAY_START=no\n",
+        p.name, p.sbd_watchdog_timeout_s
+    )
+}
+
+/// (type, name, value) for `crm_attribute`.
+fn cluster_properties(p: &Profile) -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        ("crm_config", "stonith-enabled", "true".into()),
+        ("crm_config", "stonith-watchdog-timeout", format!("{}s", p.stonith_watchdog_timeout_s)),
+        ("crm_config", "no-quorum-policy", "stop".into()),
+    ]
+}
+
+/// The cluster's defaults and HA resources as one `<configuration>` fragment: a heartbeat
+/// primitive each, and constraints for groups and affinity.
+///
+/// Mapping of the scenario's policy: `max_restart` N → `migration-threshold` N+1 (N restarts
+/// on the node, then it moves); a group's nodes → location preferences in order, `restricted`
+/// → -INFINITY everywhere else; `failback: false` → stickiness INFINITY; `together`/`apart`
+/// → colocation INFINITY/-INFINITY. `max_relocate` has no Pacemaker counterpart: the error
+/// state is reached when the failure budget is used up on every node.
+pub fn configuration_cib(resources: &[ResourcePlan], nodes: &[NodeAddr], p: &Profile) -> String {
+    // Defaults go in as XML: `crm_attribute --type rsc_defaults` wants a node context it
+    // does not need, and fails without one.
+    let defaults = format!(
+        "<rsc_defaults><meta_attributes id=\"hadrill-rsc-defaults\">\
+<nvpair id=\"hadrill-rsc-defaults-resource-stickiness\" name=\"resource-stickiness\" value=\"100\"/>\
+</meta_attributes></rsc_defaults>\
+<op_defaults><meta_attributes id=\"hadrill-op-defaults\">\
+<nvpair id=\"hadrill-op-defaults-timeout\" name=\"timeout\" value=\"{}s\"/>\
+</meta_attributes></op_defaults>",
+        p.op_timeout_s
+    );
+    let mut prim = String::new();
+    let mut cons = String::new();
+    for r in resources {
+        let id = &r.id;
+        let stickiness = if r.failback { None } else { Some("INFINITY") };
+        let _ = write!(
+            prim,
+            "<primitive id=\"{id}\" class=\"ocf\" provider=\"hadrill\" type=\"heartbeat\">\
+<instance_attributes id=\"{id}-params\">\
+<nvpair id=\"{id}-dir\" name=\"dir\" value=\"{SHARED_DIR}/heartbeat\"/>\
+<nvpair id=\"{id}-service\" name=\"service\" value=\"{id}\"/>\
+</instance_attributes>\
+<meta_attributes id=\"{id}-meta\">\
+<nvpair id=\"{id}-migration-threshold\" name=\"migration-threshold\" value=\"{}\"/>{}\
+</meta_attributes>\
+<operations>\
+<op id=\"{id}-start\" name=\"start\" interval=\"0s\" timeout=\"{}s\"/>\
+<op id=\"{id}-stop\" name=\"stop\" interval=\"0s\" timeout=\"{}s\"/>\
+<op id=\"{id}-monitor\" name=\"monitor\" interval=\"{}s\" timeout=\"{}s\"/>\
+</operations>\
+</primitive>",
+            r.max_restart + 1,
+            stickiness
+                .map(|v| format!("<nvpair id=\"{id}-stickiness\" name=\"resource-stickiness\" value=\"{v}\"/>"))
+                .unwrap_or_default(),
+            // start touches the share synchronously: the first NFS automount can take 30 s.
+            p.op_timeout_s * 2,
+            p.op_timeout_s,
+            p.monitor_interval_s,
+            p.op_timeout_s,
+        );
+        if let Some((group, restricted)) = &r.group {
+            for (i, n) in group.iter().enumerate() {
+                let score = 100 * (group.len() - i);
+                let _ =
+                    write!(cons, "<rsc_location id=\"{id}-prefers-{n}\" rsc=\"{id}\" node=\"{n}\" score=\"{score}\"/>");
+            }
+            if *restricted {
+                for n in nodes.iter().filter(|n| !group.contains(&n.name)) {
+                    let _ = write!(
+                        cons,
+                        "<rsc_location id=\"{id}-avoids-{}\" rsc=\"{id}\" node=\"{}\" score=\"-INFINITY\"/>",
+                        n.name, n.name
+                    );
+                }
+            }
+        }
+        for other in &r.together {
+            let _ = write!(
+                cons,
+                "<rsc_colocation id=\"{id}-with-{other}\" rsc=\"{id}\" with-rsc=\"{other}\" score=\"INFINITY\"/>"
+            );
+        }
+        for other in &r.apart {
+            let _ = write!(
+                cons,
+                "<rsc_colocation id=\"{id}-apart-{other}\" rsc=\"{id}\" with-rsc=\"{other}\" score=\"-INFINITY\"/>"
+            );
+        }
+    }
+    format!("<configuration><resources>{prim}</resources><constraints>{cons}</constraints>{defaults}</configuration>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes() -> Vec<NodeAddr> {
+        (1..=3).map(|i| NodeAddr { name: format!("node{i}"), ip: Ipv4Addr::new(10, 77, 0, 10 + i) }).collect()
+    }
+
+    fn resources() -> Vec<ResourcePlan> {
+        vec![
+            ResourcePlan {
+                id: "svc".into(),
+                max_restart: 1,
+                max_relocate: 1,
+                failback: true,
+                group: None,
+                together: vec![],
+                apart: vec!["other".into()],
+            },
+            ResourcePlan {
+                id: "other".into(),
+                max_restart: 0,
+                max_relocate: 1,
+                failback: false,
+                group: Some((vec!["node2".into(), "node3".into()], true)),
+                together: vec![],
+                apart: vec![],
+            },
+        ]
+    }
+
+    fn render(plan: &BootstrapPlan) -> String {
+        let mut s = String::new();
+        for f in &plan.files {
+            let _ = writeln!(s, "=== file {} ({:o})\n{}", f.path, f.mode, f.content);
+        }
+        for c in &plan.commands {
+            let _ = writeln!(s, "=== {:?}: {}\n{}\n", c.on, c.what, c.run);
+        }
+        s
+    }
+
+    #[test]
+    fn the_tcg_plan() {
+        let plan = bootstrap_plan("hadrill-test", &nodes(), &resources(), &Profile::tcg(), &[0xab; 16]);
+        insta::assert_snapshot!(render(&plan));
+    }
+
+    #[test]
+    fn the_resources_fragment_is_well_formed_xml() {
+        let xml = configuration_cib(&resources(), &nodes(), &Profile::tcg());
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let prims: Vec<&str> =
+            doc.descendants().filter(|n| n.has_tag_name("primitive")).filter_map(|n| n.attribute("id")).collect();
+        assert_eq!(prims, ["svc", "other"]);
+        let avoid: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("score") == Some("-INFINITY") && n.has_tag_name("rsc_location"))
+            .filter_map(|n| n.attribute("node"))
+            .collect();
+        assert_eq!(avoid, ["node1"], "a restricted group keeps the resource off every other node");
+        let threshold = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("migration-threshold"))
+            .and_then(|n| n.attribute("value"));
+        assert_eq!(threshold, Some("2"), "max_restart 1 = one restart on the node, then move");
+    }
+
+    #[test]
+    fn corosync_has_every_node_once_with_its_id() {
+        let conf = corosync_conf("c", &nodes(), &Profile::tcg());
+        for (i, n) in nodes().iter().enumerate() {
+            assert!(
+                conf.contains(&format!("name: {}\n        nodeid: {}\n        ring0_addr: {}", n.name, i + 1, n.ip)),
+                "{conf}"
+            );
+        }
+        assert!(conf.contains("token: 10000"));
+    }
+}
