@@ -9,3 +9,4 @@ pub mod report;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;
+pub mod workload;
