@@ -8,6 +8,7 @@ mod diagnostics;
 mod readme;
 mod scenarios;
 mod support;
+mod workload;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
@@ -17,5 +18,6 @@ fn main() {
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
+    trials.extend(workload::trials());
     libtest_mimic::run(&args, trials).exit();
 }
