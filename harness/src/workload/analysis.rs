@@ -150,7 +150,7 @@ pub fn activity(beats: &[Beat], gap: Duration, t0_ms: i64) -> Vec<Event> {
         let silent = r.silent_ms(gap_ms);
         timed.push((silent, false, Event::new(at(silent), event(false, r.last_seq)).by(BY).at_line(r.last_line)));
     }
-    timed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    timed.sort_by_key(|(ms, active, _)| (*ms, *active));
     timed.into_iter().map(|(_, _, e)| e).collect()
 }
 
