@@ -10,3 +10,4 @@ pub mod run;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;
+pub mod workload;

@@ -9,6 +9,7 @@ mod pacemaker_cib;
 mod readme;
 mod scenarios;
 mod support;
+mod workload;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
@@ -19,5 +20,6 @@ fn main() {
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
     trials.extend(pacemaker_cib::trials());
+    trials.extend(workload::trials());
     libtest_mimic::run(&args, trials).exit();
 }
