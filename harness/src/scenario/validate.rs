@@ -420,7 +420,10 @@ impl<'a> Cx<'a> {
                     &r.id.referenced,
                     format!("`{id}` cannot be a Pacemaker resource id"),
                     "not an XML id",
-                    Some("Pacemaker ids start with a letter or `_` and hold letters, digits, `_`, `-` and `.` (no `:`)".into()),
+                    Some(
+                        "Pacemaker ids start with a letter or `_` and hold letters, digits, `_`, `-` and `.` (no `:`)"
+                            .into(),
+                    ),
                 );
             } else if id.is_empty() || id.chars().any(char::is_whitespace) {
                 self.error(

@@ -53,12 +53,14 @@ impl Run<'_> {
         }
     }
 
-    /// When a client, waiting `gap` after the last beat, concludes the writer is gone.
-    fn silent_ms(&self, gap_ms: i64) -> i64 {
+    /// The last instant the writer is known to have been alive: its stop marker, or else its
+    /// last beat. The analysis runs after the fact, so it need not wait `gap` the way a live
+    /// client would; and this way the check model's view of two active writers agrees exactly
+    /// with `overlaps`.
+    fn silent_ms(&self) -> i64 {
         match self.end {
             End::Stop(ms) => ms,
-            End::Restart(ms) => (self.last_ms + gap_ms).min(ms),
-            End::Silence | End::Open => self.last_ms + gap_ms,
+            End::Restart(_) | End::Silence | End::Open => self.last_ms,
         }
     }
 }
@@ -126,14 +128,15 @@ fn runs<'a>(beats: &'a [Beat], service: Option<&str>, gap: Duration) -> Vec<Run<
 }
 
 /// Timeline events: a writer turns `active` at the first beat of each run, and `silent` at its
-/// stop marker, or `gap` after its last beat (a reset leaves no marker; a client notices only
-/// by waiting). A run still going when the log ends gets its silent event too, `gap` after its
-/// last beat: drop events after the end of observation if that is known. At the same instant a
+/// stop marker or else at its last beat (a reset leaves no marker; after the fact, the last
+/// beat is the last proof of life). A run still going when the log ends gets its silent event
+/// too, at its last beat. At the same instant a
 /// writer going silent is ordered before another becoming active, so a handover within one
 /// poll is not an overlap.
 pub fn activity(beats: &[Beat], gap: Duration, t0_ms: i64) -> Vec<Event> {
-    let gap_ms = gap.as_millis() as i64;
-    let mut timed: Vec<(i64, bool, Event)> = Vec::new();
+    // Sort rank at one instant: a writer going silent (0) before another becoming active (1),
+    // but a one-beat run's own silence (2) after its activity.
+    let mut timed: Vec<(i64, u8, Event)> = Vec::new();
     for r in runs(beats, None, gap) {
         let at = |ms: i64| Seconds::from_millis(ms - t0_ms);
         let event = |active: bool, seq: u64| EventData::Workload {
@@ -142,15 +145,12 @@ pub fn activity(beats: &[Beat], gap: Duration, t0_ms: i64) -> Vec<Event> {
             active,
             seq: Some(seq),
         };
-        timed.push((
-            r.first_ms,
-            true,
-            Event::new(at(r.first_ms), event(true, r.first_seq)).by(BY).at_line(r.first_line),
-        ));
-        let silent = r.silent_ms(gap_ms);
-        timed.push((silent, false, Event::new(at(silent), event(false, r.last_seq)).by(BY).at_line(r.last_line)));
+        timed.push((r.first_ms, 1, Event::new(at(r.first_ms), event(true, r.first_seq)).by(BY).at_line(r.first_line)));
+        let silent = r.silent_ms();
+        let rank = if silent == r.first_ms { 2 } else { 0 };
+        timed.push((silent, rank, Event::new(at(silent), event(false, r.last_seq)).by(BY).at_line(r.last_line)));
     }
-    timed.sort_by_key(|(ms, active, _)| (*ms, *active));
+    timed.sort_by_key(|(ms, rank, _)| (*ms, *rank));
     timed.into_iter().map(|(_, _, e)| e).collect()
 }
 
@@ -397,10 +397,10 @@ mod tests {
             .collect();
         let expected: Vec<(f64, String, bool)> = vec![
             (-120.0, "a".into(), true),
-            (3.0, "a".into(), false),
+            (0.0, "a".into(), false),
             (54.0, "b".into(), true),
             (62.2, "a".into(), true),
-            (82.2, "a".into(), false),
+            (79.2, "a".into(), false),
             (120.5, "b".into(), false),
         ];
         assert_eq!(ev, expected);
@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(d.longest, Duration::from_secs(30));
         assert!(overlaps(&beats, "svc", Duration::from_secs(3)).is_empty());
         let ev: Vec<_> = activity(&beats, Duration::from_secs(3), BASE).iter().map(|e| workload(e).0).collect();
-        assert_eq!(ev, vec![0.0, 43.0, 70.0, 93.0]);
+        assert_eq!(ev, vec![0.0, 40.0, 70.0, 90.0]);
     }
 
     #[test]
@@ -432,7 +432,7 @@ mod tests {
         let beats = log.done();
         let gap = Duration::from_secs(3);
         let ev: Vec<_> = activity(&beats, gap, BASE).iter().map(|e| (workload(e).0, workload(e).2)).collect();
-        assert_eq!(ev, vec![(0.0, true), (6.0, false), (6.001, true), (9.001, false)]);
+        assert_eq!(ev, vec![(0.0, true), (3.0, false), (6.001, true), (6.001, false)]);
         let d = downtime_with_gap(&beats, "svc", BASE, BASE + 6001, gap);
         assert_eq!(d.outages, vec![Outage { from_ms: BASE + 3000, to_ms: BASE + 6001 }]);
         // One millisecond less of gap and the first pair splits too.
@@ -451,13 +451,13 @@ mod tests {
         let beats = log.done();
         let ev: Vec<_> =
             activity(&beats, Duration::from_secs(3), BASE).iter().map(|e| (workload(e).0, workload(e).2)).collect();
-        assert_eq!(ev, vec![(0.0, true), (10.5, false), (11.0, true), (23.0, false)]);
-        // Killed (no stop marker) and restarted at once: silent when the new writer starts.
+        assert_eq!(ev, vec![(0.0, true), (10.5, false), (11.0, true), (20.0, false)]);
+        // Killed (no stop marker) and restarted: silent at its last beat, active again at the restart.
         let mut log = Log::default();
         log.writer("a", 0, 10 * S, S, 0, false);
         log.writer("a", 11 * S, 20 * S, S, 0, false);
         let ev: Vec<_> = activity(&log.done(), Duration::from_secs(3), BASE).iter().map(|e| workload(e).0).collect();
-        assert_eq!(ev, vec![0.0, 11.0, 11.0, 23.0]);
+        assert_eq!(ev, vec![0.0, 10.0, 11.0, 20.0]);
     }
 
     #[test]
