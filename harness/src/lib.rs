@@ -4,6 +4,10 @@
 //! command line lives in `harness/cli` and is the only place that knows about clap.
 
 pub mod check;
+pub mod fault;
+pub mod image;
+pub mod lab;
+pub mod node;
 pub mod report;
 pub mod scenario;
 pub mod stack;
