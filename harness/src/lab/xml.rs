@@ -213,7 +213,7 @@ impl DomainSpec {
         }
         let _ = writeln!(
             x,
-            "    <serial type='file'>\n      <source path='{}' append='on'/>\n      <target port='0'/>\n    </serial>\n    <console type='serial'>\n      <target type='serial' port='0'/>\n    </console>",
+            "    <serial type='file'>\n      <source path='{}' append='on'/>\n      <target type='isa-serial' port='0'>\n        <model name='isa-serial'/>\n      </target>\n    </serial>",
             escape(&self.console_log.to_string_lossy())
         );
         x.push_str("    <watchdog model='i6300esb' action='reset'/>\n");
