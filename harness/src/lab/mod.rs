@@ -16,6 +16,6 @@ pub use error::LabError;
 pub use events::{DomainEvents, HvEvent, HvEventKind, Lifecycle, WatchdogAction, ensure_event_loop};
 pub use hypervisor::{Hypervisor, OwnedDomain, OwnedNetwork, Removed, RunState};
 pub use owner::{DomainOwner, NAMESPACE, NetRole, RunId, VmRole};
-pub use run::{GcReport, Lab, LabConfig, RunSummary, VmStatus, gc, list_runs};
+pub use run::{GcReport, Lab, LabConfig, RunSummary, VmStatus, gc, list_runs, qemu_rss};
 pub use state::{LabRecord, NetRecord, RunDir, VmRecord, default_state_dir, now_secs};
 pub use xml::{Accel, DomainSpec, NetworkSpec, NicSpec};

@@ -66,6 +66,17 @@ pub struct VmStatus {
     pub role: VmRole,
     pub state: Option<RunState>,
     pub address: Option<Ipv4Addr>,
+    /// Resident memory of the VM's QEMU process (qemu:///system only).
+    pub rss_bytes: Option<u64>,
+}
+
+/// Resident memory of the QEMU process of a running domain under `qemu:///system`, from the
+/// pid file libvirt keeps and the process's `VmRSS`.
+pub fn qemu_rss(domain: &str) -> Option<u64> {
+    let pid = std::fs::read_to_string(format!("/run/libvirt/qemu/{domain}.pid")).ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).ok()?;
+    let kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
 }
 
 const BASE_CLUSTER: [u8; 2] = [10, 213];
@@ -375,6 +386,7 @@ impl Lab {
                 role: v.role,
                 state: self.hv.state(&self.record.run, &v.domain).ok(),
                 address: v.address(),
+                rss_bytes: qemu_rss(&v.domain),
             })
             .collect()
     }
