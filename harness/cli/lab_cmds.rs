@@ -137,7 +137,12 @@ pub fn init_progress() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HADRILL_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_target(false).with_writer(indicatif.get_stderr_writer()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(indicatif.get_stderr_writer()),
+        )
         .with(indicatif)
         .try_init();
 }

@@ -9,7 +9,8 @@ echo lab > /etc/hostname
 
 # Identity comes from the kernel command line at every boot (lab-net.service).
 chmod 0755 /usr/local/sbin/lab-net
-systemctl enable lab-net.service systemd-networkd.service ssh.service
+systemctl enable lab-net.service systemd-networkd.service ssh.service mnt-shared.automount
+mkdir -p /mnt/shared
 
 # Host keys are made per VM at first boot, not baked into the shared base.
 rm -f /etc/ssh/ssh_host_*

@@ -57,8 +57,9 @@ pub fn build(
     let rootfs = scratch.0.join("rootfs");
 
     // 1. The root file system.
-    span.pb_set_message("mmdebstrap: packages");
     let f = &recipe.file;
+    span.pb_set_message("mmdebstrap: packages");
+    info!(step = "1/4", "mmdebstrap {} {} packages", f.suite, f.packages.len());
     let mut spec = CommandSpec::new("mmdebstrap", "mmdebstrap", Duration::from_secs(45 * 60))
         .arg(format!("--variant={}", f.variant))
         .arg(format!("--include={}", f.packages.join(",")))
@@ -83,6 +84,7 @@ pub fn build(
 
     // 2. Kernel and initrd for direct boot.
     span.pb_set_message("kernel and initrd");
+    info!(step = "2/4", "kernel and initrd for direct boot");
     let (kernel, initrd, kernel_version) = find_kernel(&rootfs.join("boot"))?;
     copy(&kernel, &scratch.0.join("vmlinuz"))?;
     copy(&initrd, &scratch.0.join("initrd.img"))?;
@@ -90,6 +92,7 @@ pub fn build(
 
     // 3. ext4 from the directory, no loop device or nbd needed.
     span.pb_set_message("mkfs.ext4 -d");
+    info!(step = "3/4", "mkfs.ext4 -d ({} MiB)", f.size_mib);
     let raw = scratch.0.join("root.raw");
     let mkfs = CommandSpec::new("mkfs.ext4", "e2fsprogs", Duration::from_secs(10 * 60))
         .arg("-q")
@@ -106,6 +109,7 @@ pub fn build(
 
     // 4. qcow2 base.
     span.pb_set_message("qemu-img convert");
+    info!(step = "4/4", "qemu-img convert to qcow2");
     let base = scratch.0.join("base.qcow2");
     let convert = CommandSpec::new("qemu-img", "qemu-utils", Duration::from_secs(10 * 60))
         .arg("convert")

@@ -161,9 +161,10 @@ impl VmRecord {
         self.nics.iter().find(|n| n.net == net)
     }
 
-    /// The address hadrill reaches the VM on (its cluster address).
+    /// The address hadrill reaches the VM on: its cluster address, or for a VM without one
+    /// (the storage server) its first.
     pub fn address(&self) -> Option<Ipv4Addr> {
-        self.nic(NetRole::Cluster).map(|n| n.ip)
+        self.nic(NetRole::Cluster).or(self.nics.first()).map(|n| n.ip)
     }
 }
 
