@@ -257,14 +257,22 @@ impl Hypervisor {
     pub fn remove_run(&self, run: &RunId) -> Result<Removed, LabError> {
         let mut removed = Removed::default();
         let mut first_err = None;
-        for d in self.owned_domains()?.into_iter().filter(|d| &d.owner.run == run) {
-            match self.remove_domain(run, &d.name) {
-                Ok(()) => removed.domains.push(d.name),
+        // Domains in parallel: a destroy waits for QEMU to exit, which takes seconds under TCG.
+        let doms: Vec<_> = self.owned_domains()?.into_iter().filter(|d| &d.owner.run == run).collect();
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> =
+                doms.iter().map(|d| s.spawn(move || (d.name.clone(), self.remove_domain(run, &d.name)))).collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for (name, r) in results {
+            match r {
+                Ok(()) => removed.domains.push(name),
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
             }
         }
+        removed.domains.sort();
         for n in self.owned_networks()?.into_iter().filter(|n| &n.run == run) {
             match self.remove_network(run, &n.name) {
                 Ok(()) => removed.networks.push(n.name),
