@@ -115,7 +115,12 @@ fn process_start(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces.
     let after = &stat[stat.rfind(')')? + 2..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = after.split_whitespace();
+    // A killed process that its parent has not reaped yet is a zombie: dead for us.
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// Every run directory under `state_dir`.
@@ -233,6 +238,16 @@ mod tests {
         std::fs::write(dir.owner(), format!("{}:1\n", std::process::id())).unwrap();
         assert!(!dir.owner_alive());
         assert_eq!(run_dirs(&tmp).len(), 1);
+        // A killed owner that nobody reaped yet (a zombie) is dead too.
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        let token = format!("{pid}:{}", process_start(pid).unwrap());
+        assert!(holder_alive(&token));
+        child.kill().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "still a zombie");
+        assert!(!holder_alive(&token));
+        child.wait().unwrap();
         dir.remove().unwrap();
         assert!(run_dirs(&tmp).is_empty());
         std::fs::remove_dir_all(&tmp).unwrap();
