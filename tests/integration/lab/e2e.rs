@@ -7,12 +7,13 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
-use hadrill::fault::{FaultAction, FaultSpec, apply_hypervisor};
+use hadrill::fault::{FaultAction, FaultSpec, apply_guest, apply_hypervisor};
 use hadrill::image::{BuildOptions, ImageCache, Recipe, build};
+use hadrill::lab::WatchdogAction;
 use hadrill::lab::{
     HvEventKind, Hypervisor, Lab, LabConfig, Lifecycle, NetRole, RunState, default_state_dir, qemu_rss,
 };
-use hadrill::node::connect_fleet;
+use hadrill::node::{JournalItem, JournalStream, connect_fleet};
 
 fn enabled() -> bool {
     std::env::var("HADRILL_E2E").is_ok_and(|v| v == "1")
@@ -128,7 +129,63 @@ fn real_vms_power_pull_and_link_down() {
         rt.block_on(fleet.session(n).unwrap().run("true", Duration::from_secs(60))).unwrap();
     }
 
-    // 6. Tear down; nothing of the run is left.
+    // 6. A guest fault, seen in node3's journal stream on the host clock.
+    let node3 = fleet.session("node3").unwrap();
+    let mut journal = rt.block_on(JournalStream::start(node3, fleet.offsets["node3"], 0)).unwrap();
+    let stop = FaultSpec::StopService { node: "node3".into(), unit: "rpcbind.service".into() };
+    let rec = rt.block_on(apply_guest(node3, &stop, FaultAction::Inject, Duration::from_secs(60))).unwrap();
+    let state = rt.block_on(node3.exec("systemctl is-active rpcbind.service", Duration::from_secs(60))).unwrap();
+    assert_eq!(state.stdout.trim(), "inactive");
+    let entry = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                match journal.next().await {
+                    Some(JournalItem::Entry(e))
+                        if e.message.contains("rpcbind") && e.message.starts_with("Stopped") =>
+                    {
+                        break Some(e);
+                    }
+                    Some(JournalItem::Ended { reason, .. }) => panic!("journal stream ended: {reason}"),
+                    None => break None,
+                    _ => {}
+                }
+            }
+        })
+        .await
+    });
+    let entry = entry.ok().flatten().expect("systemd's Stopped message in the journal stream");
+    let skew = entry
+        .host_time
+        .duration_since(rec.issued)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_else(|e| -e.duration().as_secs_f64());
+    eprintln!(
+        "e2e: stop-service rpcbind on node3: journal says stopped {skew:+.3} s after the fault was issued (host clock)"
+    );
+    assert!((-1.0..30.0).contains(&skew), "journal time on the host clock is off: {skew}");
+    rt.block_on(apply_guest(node3, &stop, FaultAction::Heal, Duration::from_secs(60))).unwrap();
+    let state = rt.block_on(node3.exec("systemctl is-active rpcbind.service", Duration::from_secs(60))).unwrap();
+    assert_eq!(state.stdout.trim(), "active");
+    drop(journal);
+
+    // 7. The emulated watchdog: armed and abandoned on node3, it resets the VM and the
+    //    hypervisor reports it.
+    let node3_dom = lab.record().vm("node3").unwrap().domain.clone();
+    let _ = events.drain();
+    let t = SystemTime::now();
+    rt.block_on(node3.run("echo 1 > /dev/watchdog0", Duration::from_secs(60))).unwrap();
+    let (wd, _) = events.wait_for(Duration::from_secs(120), |e| {
+        e.domain == node3_dom && matches!(e.kind, HvEventKind::Watchdog { .. })
+    });
+    let wd = wd.expect("watchdog event for node3");
+    assert_eq!(wd.kind, HvEventKind::Watchdog { action: WatchdogAction::Reset });
+    eprintln!(
+        "e2e: i6300esb fired on node3 {:.1} s after arming",
+        wd.at.duration_since(t).unwrap_or_default().as_secs_f64()
+    );
+    assert_eq!(lab.state("node3").unwrap(), RunState::Running, "a watchdog reset keeps the domain running");
+
+    // 8. Tear down; nothing of the run is left.
     rt.block_on(fleet.close());
     let dir = lab.run_dir().clone();
     let (removed, took) = lab.down().unwrap();
@@ -143,5 +200,4 @@ fn real_vms_power_pull_and_link_down() {
     assert!(watcher.owned_domains().unwrap().iter().all(|d| d.owner.run != run));
     assert!(watcher.owned_networks().unwrap().iter().all(|n| n.run != run));
     assert!(!dir.path.exists());
-    let _ = SystemTime::now();
 }
