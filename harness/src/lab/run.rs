@@ -75,7 +75,8 @@ pub struct VmStatus {
 pub fn qemu_rss(domain: &str) -> Option<u64> {
     let pid = std::fs::read_to_string(format!("/run/libvirt/qemu/{domain}.pid")).ok()?;
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).ok()?;
-    let kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kb: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
     Some(kb * 1024)
 }
 
