@@ -68,6 +68,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
+    /// Build and list node images (cached qcow2 bases built from the recipes in images/).
+    #[command(subcommand)]
+    Image(crate::lab_cmds::ImageCommand),
+    /// Bring a lab of real VMs up, show it, take it down.
+    #[command(subcommand)]
+    Lab(crate::lab_cmds::LabCommand),
+    /// Remove what killed runs left behind (VMs, networks, overlays): only hadrill's own.
+    Gc(crate::lab_cmds::GcArgs),
     /// Print the JSON Schema of scenario files, for editors.
     ///
     /// Point an editor at it with `# yaml-language-server: $schema=../../schema/scenario.json`.

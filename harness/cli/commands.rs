@@ -10,6 +10,7 @@ use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::scenario::{self, LoadError};
 
 use crate::args::{Cli, Command};
+use crate::lab_cmds;
 use crate::render;
 
 /// Parse arguments, run, and return the process exit code.
@@ -22,11 +23,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_INVALID_INPUT } else { 0 };
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("HADRILL_LOG"))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    render::init_tracing();
     let color = render::use_color(cli.color);
     match cli.command {
         Command::Validate { files } => validate(&files, color),
@@ -37,7 +34,18 @@ pub fn main() -> i32 {
             print!("{}", scenario::schema_json());
             0
         }
+        Command::Image(c) => edge(lab_cmds::run_image(c), color),
+        Command::Lab(c) => edge(lab_cmds::run_lab(c), color),
+        Command::Gc(a) => edge(lab_cmds::run_gc(a), color),
     }
+}
+
+/// A lab command's error, drawn as a diagnostic: the lab broke (exit 3).
+fn edge(r: miette::Result<i32>, color: bool) -> i32 {
+    r.unwrap_or_else(|e| {
+        eprint!("{}", render::diagnostic(e.as_ref(), color));
+        hadrill::check::Verdict::InfraError.exit_code()
+    })
 }
 
 fn print_load_error(e: &LoadError, color: bool) {

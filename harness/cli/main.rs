@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod lab_cmds;
 mod render;
 
 fn main() {

@@ -41,3 +41,22 @@ pub fn verdict(v: Verdict, color: bool) -> String {
     };
     format!("\x1b[1;{code}m{word}\x1b[0m")
 }
+
+/// One tracing subscriber for every command: log lines and progress bars share stderr.
+/// `HADRILL_LOG` sets the filter (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let indicatif = tracing_indicatif::IndicatifLayer::new();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HADRILL_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(indicatif.get_stderr_writer()),
+        )
+        .with(indicatif)
+        .try_init();
+}

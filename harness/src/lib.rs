@@ -5,6 +5,10 @@
 
 pub mod analyze;
 pub mod check;
+pub mod fault;
+pub mod image;
+pub mod lab;
+pub mod node;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -5,6 +5,7 @@
 mod analyze_cli;
 mod corpus;
 mod diagnostics;
+mod lab;
 mod pacemaker_cib;
 mod readme;
 mod scenarios;
@@ -21,5 +22,6 @@ fn main() {
     trials.extend(readme::trials());
     trials.extend(pacemaker_cib::trials());
     trials.extend(workload::trials());
+    trials.extend(lab::trials());
     libtest_mimic::run(&args, trials).exit();
 }

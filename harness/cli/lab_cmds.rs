@@ -1,0 +1,423 @@
+//! `hadrill image`, `hadrill lab` and `hadrill gc`: argument definitions and dispatch into
+//! the engine (`hadrill::{image, lab, node}`). Returns exit codes: 0 success, 3 the lab or
+//! host broke (infrastructure error), 4 bad usage; 130 after Ctrl-C.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hadrill::image::{BuildOptions, ImageCache, Recipe, default_recipes_dir};
+use hadrill::lab::{self, Hypervisor, Lab, LabConfig, RunId, default_state_dir};
+use hadrill::node::connect_fleet;
+use miette::{IntoDiagnostic, Result};
+
+const EXIT_OK: i32 = 0;
+const EXIT_INFRA: i32 = 3;
+const EXIT_USAGE: i32 = 4;
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// Where the lab lives: libvirt and the state directory.
+#[derive(Clone, Debug, clap::Args)]
+pub struct HostArgs {
+    /// libvirt URI [default: $HADRILL_LIBVIRT_URI, else qemu:///system].
+    #[arg(long, value_name = "URI")]
+    pub connect: Option<String>,
+    /// Images, runs, keys and console logs [default: $HADRILL_STATE_DIR, else
+    /// /var/lib/hadrill for root, else ~/.local/share/hadrill].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl HostArgs {
+    fn uri(&self) -> String {
+        self.connect
+            .clone()
+            .or_else(|| std::env::var("HADRILL_LIBVIRT_URI").ok())
+            .unwrap_or_else(|| "qemu:///system".into())
+    }
+    fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(default_state_dir)
+    }
+}
+
+/// `hadrill image ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum ImageCommand {
+    /// Build a node image from its recipe into a cached qcow2 base (skipped when the recipe's
+    /// hash is already built).
+    #[command(after_help = "Example:\n  hadrill image build debian-ha")]
+    Build {
+        /// Recipe name: a directory under the recipes directory.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Rebuild even if an image with this recipe hash exists.
+        #[arg(long)]
+        force: bool,
+        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+        #[arg(long, value_name = "DIR")]
+        recipes: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// List recipes, their current hash, and the images built from them.
+    List {
+        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+        #[arg(long, value_name = "DIR")]
+        recipes: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+}
+
+/// `hadrill lab ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum LabCommand {
+    /// Bring up an isolated lab (storage VM + N nodes) and wait until SSH answers on every VM.
+    ///
+    /// Without --keep, hadrill holds the lab, prints hypervisor events as they happen, and
+    /// tears everything down on Ctrl-C. With --keep it returns once the lab is up and leaves
+    /// it for `hadrill lab down RUN`.
+    #[command(after_help = "Examples:\n  hadrill lab up --nodes 3\n  hadrill lab up --keep && hadrill lab status")]
+    Up {
+        /// Number of cluster nodes.
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        nodes: u32,
+        /// Image recipe to boot (built first if needed).
+        #[arg(long, default_value = "debian-ha", value_name = "NAME")]
+        image: String,
+        /// Memory per node, MiB.
+        #[arg(long, default_value_t = 768, value_name = "MIB")]
+        memory: u32,
+        /// Leave the lab up and return once SSH answers everywhere.
+        #[arg(long)]
+        keep: bool,
+        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+        #[arg(long, value_name = "DIR")]
+        recipes: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// Show the runs on this host, or one run's VMs.
+    Status {
+        /// A run id (8 hex digits); without it, every run.
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// Tear a run down: its domains, networks, overlays, keys and console logs.
+    Down {
+        #[arg(value_name = "RUN")]
+        run: String,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+}
+
+/// `hadrill gc`: remove what killed runs left behind.
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// Also remove labs left up on purpose with `lab up --keep`.
+    #[arg(long)]
+    pub all: bool,
+    /// Only this run.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
+}
+
+/// Sets `cancel` on Ctrl-C or SIGTERM.
+fn watch_signals(rt: &tokio::runtime::Runtime, cancel: Arc<AtomicBool>) {
+    rt.spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("\ninterrupted: tearing down");
+        cancel.store(true, Ordering::Relaxed);
+    });
+}
+
+fn parse_run(s: &str) -> Result<RunId> {
+    RunId::parse(s).ok_or_else(|| miette::miette!("`{s}` is not a run id (8 hex digits, see `hadrill lab status`)"))
+}
+
+pub fn run_image(cmd: ImageCommand) -> Result<i32> {
+    match cmd {
+        ImageCommand::Build { name, force, recipes, host } => {
+            let recipes = recipes.unwrap_or_else(default_recipes_dir);
+            let recipe = Recipe::load(&recipes, &name)?;
+            let cache = ImageCache::new(&host.state_dir());
+            let cancel = Arc::new(AtomicBool::new(false));
+            let rt = runtime()?;
+            watch_signals(&rt, cancel.clone());
+            let t = Instant::now();
+            let c = cancel.clone();
+            let img = rt
+                .block_on(
+                    rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions { force }, &c)),
+                )
+                .into_diagnostic()?;
+            let img = match img {
+                Ok(img) => img,
+                Err(hadrill::image::ImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+                Err(e) => return Err(e.into()),
+            };
+            println!(
+                "{} {} built in {:.0} s ({} this time): {:.0} MiB qcow2, kernel {}\n  {}",
+                img.name,
+                img.hash,
+                img.build_secs,
+                if t.elapsed() < Duration::from_secs(2) { "cached" } else { "built" },
+                img.base_bytes as f64 / (1 << 20) as f64,
+                img.kernel_version,
+                img.dir.display()
+            );
+            Ok(EXIT_OK)
+        }
+        ImageCommand::List { recipes, host } => {
+            let recipes = recipes.unwrap_or_else(default_recipes_dir);
+            let cache = ImageCache::new(&host.state_dir());
+            let built = cache.list();
+            println!("{:<16} {:<18} {:<8} {:>9} {:>8}  ABOUT", "RECIPE", "HASH", "STATE", "SIZE", "BUILD");
+            for r in Recipe::all(&recipes)? {
+                let hash = r.hash()?;
+                let img = built.iter().find(|i| i.name == r.name() && i.hash == hash);
+                println!(
+                    "{:<16} {:<18} {:<8} {:>9} {:>8}  {}",
+                    r.name(),
+                    hash,
+                    if img.is_some() { "built" } else { "stale" },
+                    img.map(|i| format!("{:.0} MiB", i.base_bytes as f64 / (1 << 20) as f64))
+                        .unwrap_or_else(|| "-".into()),
+                    img.map(|i| format!("{:.0} s", i.build_secs)).unwrap_or_else(|| "-".into()),
+                    r.file.about
+                );
+            }
+            for i in built
+                .iter()
+                .filter(|i| Recipe::load(&recipes, &i.name).and_then(|r| r.hash()).ok().as_deref() != Some(&i.hash))
+            {
+                println!(
+                    "{:<16} {:<18} {:<8} {:>9}  (older build, superseded)",
+                    i.name,
+                    i.hash,
+                    "old",
+                    format!("{:.0} MiB", i.base_bytes as f64 / (1 << 20) as f64)
+                );
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+pub fn run_lab(cmd: LabCommand) -> Result<i32> {
+    match cmd {
+        LabCommand::Up { nodes, image, memory, keep, recipes, host } => {
+            lab_up(nodes, &image, memory, keep, recipes, &host)
+        }
+        LabCommand::Status { run: None, host } => {
+            let runs = lab::list_runs(&host.uri(), &host.state_dir())?;
+            if runs.is_empty() {
+                println!("no runs");
+            }
+            println!("{:<9} {:<8} {:<6} {:>7} {:>8}  IMAGE", "RUN", "HOLDER", "KEPT", "DOMAINS", "NETWORKS");
+            for s in runs {
+                println!(
+                    "{:<9} {:<8} {:<6} {:>7} {:>8}  {}",
+                    s.run,
+                    if s.owner_alive { "alive" } else { "gone" },
+                    if s.record.as_ref().is_some_and(|r| r.kept) { "yes" } else { "no" },
+                    s.domains.len(),
+                    s.networks.len(),
+                    s.record.as_ref().map(|r| r.image.as_str()).unwrap_or("-")
+                );
+            }
+            Ok(EXIT_OK)
+        }
+        LabCommand::Status { run: Some(run), host } => {
+            let lab = Lab::attach(&host.state_dir(), &parse_run(&run)?)?;
+            print_status(&lab);
+            Ok(EXIT_OK)
+        }
+        LabCommand::Down { run, host } => {
+            let lab = Lab::attach(&host.state_dir(), &parse_run(&run)?)?;
+            let (removed, took) = lab.down()?;
+            println!(
+                "run {run} down in {:.1} s: {} domains, {} networks removed",
+                took.as_secs_f64(),
+                removed.domains.len(),
+                removed.networks.len()
+            );
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+pub fn run_gc(args: GcArgs) -> Result<i32> {
+    let only = args.run.as_deref().map(parse_run).transpose()?;
+    let report = lab::gc(&args.host.uri(), &args.host.state_dir(), args.all, only.as_ref())?;
+    for r in &report.runs {
+        println!("removed run {r}");
+    }
+    for d in &report.domains {
+        println!("  domain  {d}");
+    }
+    for n in &report.networks {
+        println!("  network {n}");
+    }
+    for r in &report.skipped {
+        println!("kept run {r} (held by a live hadrill, or left up with --keep; `--all` removes kept runs)");
+    }
+    if report.runs.is_empty() {
+        println!("nothing to collect");
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_status(lab: &Lab) {
+    let r = lab.record();
+    println!("run {}  image {} ({})  accel {}  uri {}", r.run, r.image, r.image_hash, r.accel.as_str(), r.uri);
+    println!("{:<8} {:<22} {:<10} {:<14} {:>9}", "NODE", "DOMAIN", "STATE", "ADDRESS", "QEMU RSS");
+    for v in lab.status() {
+        println!(
+            "{:<8} {:<22} {:<10} {:<14} {:>9}",
+            v.node,
+            v.domain,
+            v.state.map(|s| s.as_str()).unwrap_or("missing"),
+            v.address.map(|a| a.to_string()).unwrap_or_default(),
+            v.rss_bytes.map(|b| format!("{} MiB", b >> 20)).unwrap_or_else(|| "-".into())
+        );
+    }
+    println!("console logs: {}", lab.run_dir().consoles().display());
+}
+
+fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<PathBuf>, host: &HostArgs) -> Result<i32> {
+    if nodes == 0 || nodes > 16 {
+        eprintln!("--nodes must be between 1 and 16");
+        return Ok(EXIT_USAGE);
+    }
+    let rt = runtime()?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    watch_signals(&rt, cancel.clone());
+    let state_dir = host.state_dir();
+    let uri = host.uri();
+
+    // The image, built if this recipe hash is not cached yet.
+    let recipe = Recipe::load(&recipes.unwrap_or_else(default_recipes_dir), image)?;
+    let cache = ImageCache::new(&state_dir);
+    let c = cancel.clone();
+    let img = match rt
+        .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions::default(), &c)))
+        .into_diagnostic()?
+    {
+        Ok(img) => img,
+        Err(hadrill::image::ImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+        Err(e) => return Err(e.into()),
+    };
+
+    // Events of every domain from before the first start.
+    let watcher = Hypervisor::open(&uri)?;
+    let events = watcher.subscribe()?;
+    let accel = watcher.detect_accel();
+    eprintln!("accelerator: {}", lab::describe_accel(accel));
+
+    let mut cfg = LabConfig::new(&uri, &state_dir, nodes);
+    cfg.node_memory_mib = memory;
+    let t0 = Instant::now();
+    let c = cancel.clone();
+    let lab = match rt.block_on(rt.spawn_blocking(move || Lab::up(&cfg, &img, &c))).into_diagnostic()? {
+        Ok(lab) => lab,
+        Err(lab::LabError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+        Err(e) => return Err(e.into()),
+    };
+    eprintln!(
+        "run {}: {} VMs started in {:.1} s; waiting for SSH",
+        lab.run(),
+        lab.record().vms.len(),
+        t0.elapsed().as_secs_f64()
+    );
+
+    // SSH on every VM, racing Ctrl-C.
+    let within = lab.scaled(Duration::from_secs(75));
+    let fleet = rt.block_on(async {
+        let connect = connect_fleet(lab.record(), lab.run_dir(), within);
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                r = &mut connect => break Some(r),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if cancel.load(Ordering::Relaxed) { break None; }
+                }
+            }
+        }
+    });
+    let fleet = match fleet {
+        None => return Ok(teardown(lab, EXIT_INTERRUPTED)),
+        Some(Err(e)) => {
+            eprintln!(
+                "{:?}",
+                miette::Report::new(e).wrap_err("SSH did not come up; console logs are in the run directory")
+            );
+            return Ok(teardown(lab, EXIT_INFRA));
+        }
+        Some(Ok(f)) => f,
+    };
+    let cold = t0.elapsed();
+    for (node, off) in &fleet.offsets {
+        eprintln!("  {node:<8} SSH ok, clock offset {:+.3} s (±{:.3})", off.offset_secs, off.uncertainty_secs);
+    }
+    eprintln!("cold start to SSH on all VMs: {:.1} s", cold.as_secs_f64());
+    print_status(&lab);
+    rt.block_on(fleet.close());
+
+    if keep {
+        let rec = lab.keep()?;
+        println!("left up: `hadrill lab down {}` removes it", rec.run);
+        return Ok(EXIT_OK);
+    }
+    eprintln!("holding run {}; hypervisor events follow; Ctrl-C tears the lab down", lab.run());
+    let started = std::time::SystemTime::now();
+    while !cancel.load(Ordering::Relaxed) {
+        if let Some(e) = events.recv_timeout(Duration::from_millis(250))
+            && let Some(node) = lab.node_of_domain(&e.domain)
+        {
+            let t = e.at.duration_since(started).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+            println!("{t:>9.3}  {node:<8} {}", serde_json::to_string(&e.kind).unwrap_or_default());
+        }
+    }
+    Ok(teardown(lab, EXIT_OK))
+}
+
+fn teardown(lab: Lab, code: i32) -> i32 {
+    let run = lab.run().clone();
+    match lab.down() {
+        Ok((removed, took)) => {
+            eprintln!(
+                "run {run} torn down in {:.1} s ({} domains, {} networks)",
+                took.as_secs_f64(),
+                removed.domains.len(),
+                removed.networks.len()
+            );
+            code
+        }
+        Err(e) => {
+            eprintln!(
+                "{:?}",
+                miette::Report::new(e)
+                    .wrap_err(format!("teardown of run {run} incomplete; `hadrill gc` removes the rest"))
+            );
+            EXIT_INFRA
+        }
+    }
+}

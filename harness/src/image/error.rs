@@ -1,0 +1,50 @@
+//! What can go wrong while reading a recipe or building an image.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ImageError {
+    #[error("no recipe `{name}` in {dir}")]
+    #[diagnostic(
+        code(hadrill::image::no_recipe),
+        help("recipes are directories with a recipe.yaml; `hadrill image list` shows them")
+    )]
+    NoRecipe { name: String, dir: PathBuf },
+    #[error("recipe {path}: {message}")]
+    #[diagnostic(code(hadrill::image::recipe))]
+    Recipe { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    #[diagnostic(code(hadrill::image::io))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}); last output:\n{tail}")]
+    #[diagnostic(code(hadrill::image::command))]
+    Command { command: String, status: String, tail: String },
+    #[error("`{program}` is not installed")]
+    #[diagnostic(code(hadrill::image::missing_tool), help("run ci/host-setup.sh, or: apt-get install -y {package}"))]
+    MissingTool { program: String, package: String },
+    #[error("`{command}` did not finish within {secs} s")]
+    #[diagnostic(code(hadrill::image::timeout))]
+    Timeout { command: String, secs: u64 },
+    #[error("image `{name}` (recipe hash {hash}) is not built")]
+    #[diagnostic(code(hadrill::image::not_built), help("`hadrill image build {name}`"))]
+    NotBuilt { name: String, hash: String },
+    #[error("the image has no kernel or initrd under /boot")]
+    #[diagnostic(
+        code(hadrill::image::no_kernel),
+        help("the recipe must install linux-image-amd64 and initramfs-tools")
+    )]
+    NoKernel,
+    #[error("interrupted")]
+    #[diagnostic(code(hadrill::image::interrupted))]
+    Interrupted,
+}
+
+impl ImageError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ImageError::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,14 @@
+//! Node images: recipes under `images/` and the builder that turns one into a cached qcow2
+//! base plus the kernel and initrd for direct boot.
+
+mod build;
+mod cache;
+mod error;
+mod recipe;
+mod run;
+
+pub use build::{BuildOptions, build};
+pub use cache::{BuiltImage, ImageCache};
+pub use error::ImageError;
+pub use recipe::{Recipe, default_recipes_dir};
+pub use run::{CommandSpec, run_command};

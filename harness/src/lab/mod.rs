@@ -1,0 +1,21 @@
+//! The lab: isolated libvirt networks, a storage VM and N nodes on qcow2 overlays, each
+//! marked as hadrill's; hypervisor events; teardown that survives Ctrl-C, panics and
+//! `kill -9` (through `gc`).
+
+mod accel;
+mod error;
+mod events;
+mod hypervisor;
+mod owner;
+mod run;
+mod state;
+mod xml;
+
+pub use accel::{describe as describe_accel, kvm_usable, scaled as scaled_wait, slowdown};
+pub use error::LabError;
+pub use events::{DomainEvents, HvEvent, HvEventKind, Lifecycle, WatchdogAction, ensure_event_loop};
+pub use hypervisor::{Hypervisor, OwnedDomain, OwnedNetwork, Removed, RunState};
+pub use owner::{DomainOwner, NAMESPACE, NetRole, RunId, VmRole};
+pub use run::{GcReport, Lab, LabConfig, RunSummary, VmStatus, gc, list_runs, qemu_rss};
+pub use state::{LabRecord, NetRecord, RunDir, VmRecord, default_state_dir, now_secs};
+pub use xml::{Accel, DomainSpec, NetworkSpec, NicSpec};

@@ -1,0 +1,312 @@
+//! The libvirt XML hadrill writes (domains, networks, device updates) and the little it
+//! reads back (attributes). Built with `format!` from typed specs; every value is escaped.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use super::owner::{self, NetRole, RunId, VmRole};
+
+/// Escapes text for an XML attribute or element.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
+/// The value of attribute `name` in the first tag of `xml` that has it, with either quoting.
+pub fn attr(xml: &str, name: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(name) {
+        let at = from + i;
+        from = at + name.len();
+        let before_ok = at == 0 || xml.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = xml[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let rest = rest[1..].trim_start();
+        let quote = rest.chars().next()?;
+        if quote != '"' && quote != '\'' {
+            continue;
+        }
+        let end = rest[1..].find(quote)?;
+        return Some(unescape(&rest[1..1 + end]));
+    }
+    None
+}
+
+/// The value of attribute `name` of the first `<element ...>` tag in `xml`.
+pub fn element_attr(xml: &str, element: &str, name: &str) -> Option<String> {
+    let open = format!("<{element}");
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(&open) {
+        let at = from + i + open.len();
+        from = at;
+        let next = xml[at..].chars().next()?;
+        if !(next.is_ascii_whitespace() || next == '/' || next == '>') {
+            continue;
+        }
+        let end = xml[at..].find('>')? + at;
+        return attr(&xml[at..end], name);
+    }
+    None
+}
+
+/// Every value of attribute `name` on `<element>` tags in `xml`.
+pub fn element_attrs(xml: &str, element: &str, name: &str) -> Vec<String> {
+    let open = format!("<{element}");
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(&open) {
+        let at = from + i + open.len();
+        from = at;
+        let Some(end) = xml[at..].find('>').map(|e| e + at) else { break };
+        let next = xml[at..].chars().next();
+        if matches!(next, Some(c) if c.is_ascii_whitespace() || c == '/')
+            && let Some(v) = attr(&xml[at..end], name)
+        {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// An isolated network of one run: no `<forward>`, so libvirt neither routes nor NATs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkSpec {
+    pub run: RunId,
+    pub role: NetRole,
+    /// The host's address on the bridge (`x.y.z.1`); the subnet is its /24.
+    pub host_ip: Ipv4Addr,
+}
+
+impl NetworkSpec {
+    pub fn name(&self) -> String {
+        self.run.network_name(self.role)
+    }
+
+    pub fn to_xml(&self) -> String {
+        format!(
+            "<network>\n  <name>{name}</name>\n  <bridge name='{bridge}' stp='off' delay='0'/>\n  <domain name='{marker}' localOnly='yes'/>\n  <dns enable='no'/>\n  <ip address='{ip}' netmask='255.255.255.0'/>\n</network>\n",
+            name = escape(&self.name()),
+            bridge = escape(&self.run.bridge_name(self.role)),
+            marker = escape(&self.run.marker_domain()),
+            ip = self.host_ip,
+        )
+    }
+}
+
+/// Which accelerator a domain runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+impl Accel {
+    /// The libvirt domain type.
+    pub fn domain_type(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "qemu",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
+/// One NIC of a VM.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NicSpec {
+    pub net: NetRole,
+    pub mac: String,
+    pub ip: Ipv4Addr,
+}
+
+/// Everything needed to write one VM's domain XML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainSpec {
+    pub run: RunId,
+    pub role: VmRole,
+    /// Node name inside the lab, also the guest hostname: `node1`, `storage`.
+    pub node: String,
+    pub accel: Accel,
+    pub memory_mib: u32,
+    pub vcpus: u32,
+    pub disk: PathBuf,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    /// Extra kernel command line (identity, key, role).
+    pub cmdline: String,
+    pub nics: Vec<NicSpec>,
+    pub console_log: PathBuf,
+    /// `PID:START` of the creating process, recorded in the ownership mark.
+    pub holder: String,
+}
+
+impl DomainSpec {
+    pub fn name(&self) -> String {
+        self.run.domain_name(&self.node)
+    }
+
+    pub fn to_xml(&self) -> String {
+        let mut x = String::new();
+        let _ = writeln!(x, "<domain type='{}'>", self.accel.domain_type());
+        let _ = writeln!(x, "  <name>{}</name>", escape(&self.name()));
+        let _ = writeln!(x, "  <title>hadrill run {} {}</title>", self.run, escape(&self.node));
+        let _ = writeln!(
+            x,
+            "  <metadata>{}</metadata>",
+            owner::domain_metadata(&self.run, self.role, &self.node, &self.holder)
+        );
+        let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", self.memory_mib);
+        let _ = writeln!(x, "  <vcpu>{}</vcpu>", self.vcpus);
+        let _ = writeln!(x, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>");
+        let _ = writeln!(x, "    <kernel>{}</kernel>", escape(&self.kernel.to_string_lossy()));
+        let _ = writeln!(x, "    <initrd>{}</initrd>", escape(&self.initrd.to_string_lossy()));
+        let _ = writeln!(x, "    <cmdline>{}</cmdline>\n  </os>", escape(&self.cmdline));
+        x.push_str("  <features>\n    <acpi/>\n    <apic/>\n");
+        if self.accel == Accel::Tcg {
+            x.push_str("    <tcg>\n      <tb-cache unit='MiB'>128</tb-cache>\n    </tcg>\n");
+        }
+        x.push_str("  </features>\n");
+        if self.accel == Accel::Kvm {
+            x.push_str("  <cpu mode='host-passthrough'/>\n");
+        }
+        x.push_str("  <clock offset='utc'/>\n");
+        x.push_str(
+            "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n",
+        );
+        x.push_str("  <devices>\n");
+        let _ = writeln!(
+            x,
+            "    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2' cache='unsafe'/>\n      <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>",
+            escape(&self.disk.to_string_lossy())
+        );
+        for nic in &self.nics {
+            let _ = writeln!(
+                x,
+                "    <interface type='network'>\n      <source network='{}'/>\n      <mac address='{}'/>\n      <model type='virtio'/>\n      <link state='up'/>\n    </interface>",
+                escape(&self.run.network_name(nic.net)),
+                escape(&nic.mac)
+            );
+        }
+        let _ = writeln!(
+            x,
+            "    <serial type='file'>\n      <source path='{}' append='on'/>\n      <target type='isa-serial' port='0'>\n        <model name='isa-serial'/>\n      </target>\n    </serial>",
+            escape(&self.console_log.to_string_lossy())
+        );
+        x.push_str("    <watchdog model='i6300esb' action='reset'/>\n");
+        x.push_str("    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
+        x.push_str("    <memballoon model='none'/>\n");
+        x.push_str("  </devices>\n</domain>\n");
+        x
+    }
+}
+
+/// The device XML that changes one NIC's link state (what `virsh domif-setlink` sends).
+pub fn link_state_xml(run: &RunId, nic: &NicSpec, up: bool) -> String {
+    format!(
+        "<interface type='network'>\n  <source network='{}'/>\n  <mac address='{}'/>\n  <model type='virtio'/>\n  <link state='{}'/>\n</interface>\n",
+        escape(&run.network_name(nic.net)),
+        escape(&nic.mac),
+        if up { "up" } else { "down" }
+    )
+}
+
+/// The link state of the NIC with `mac` in a domain's live XML.
+pub fn link_is_up(domain_xml: &str, mac: &str) -> Option<bool> {
+    for chunk in domain_xml.split("<interface").skip(1) {
+        let body = &chunk[..chunk.find("</interface>").unwrap_or(chunk.len())];
+        if element_attr(body, "mac", "address").is_some_and(|m| m.eq_ignore_ascii_case(mac)) {
+            return Some(element_attr(body, "link", "state").is_none_or(|s| s != "down"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> DomainSpec {
+        DomainSpec {
+            run: RunId::parse("0badcafe").unwrap(),
+            role: VmRole::Node,
+            node: "node1".into(),
+            accel: Accel::Tcg,
+            memory_mib: 768,
+            vcpus: 1,
+            disk: "/var/lib/hadrill/runs/0badcafe/node1.qcow2".into(),
+            kernel: "/k".into(),
+            initrd: "/i".into(),
+            cmdline: "root=/dev/vda rw systemd.hostname=node1 lab.net=52:54:00:0c:01:0b,10.213.1.11/24".into(),
+            nics: vec![NicSpec {
+                net: NetRole::Cluster,
+                mac: "52:54:00:0c:01:0b".into(),
+                ip: "10.213.1.11".parse().unwrap(),
+            }],
+            console_log: "/tmp/<console>.log".into(),
+            holder: "1:2".into(),
+        }
+    }
+
+    #[test]
+    fn domain_xml_has_the_essentials() {
+        let x = spec().to_xml();
+        assert!(x.starts_with("<domain type='qemu'>"));
+        assert!(x.contains("<name>hd-0badcafe-node1</name>"));
+        assert!(x.contains("<tb-cache unit='MiB'>128</tb-cache>"));
+        assert!(x.contains("<watchdog model='i6300esb' action='reset'/>"));
+        assert!(x.contains("cache='unsafe'"));
+        assert!(x.contains("/tmp/&lt;console&gt;.log"), "paths are escaped");
+        assert!(x.contains("<source network='hd-0badcafe-cluster'/>"));
+        let owner = owner::parse_domain_metadata(&x[x.find("<metadata>").unwrap() + 10..]).unwrap();
+        assert_eq!(owner.node, "node1");
+        let kvm = DomainSpec { accel: Accel::Kvm, ..spec() }.to_xml();
+        assert!(kvm.starts_with("<domain type='kvm'>") && !kvm.contains("tb-cache"));
+    }
+
+    #[test]
+    fn attributes_are_read_with_either_quote() {
+        assert_eq!(attr("<a x='1' y=\"2\"/>", "y").as_deref(), Some("2"));
+        assert_eq!(attr("<a xy='1' y = '3'/>", "y").as_deref(), Some("3"));
+        assert_eq!(element_attr("<domainx name='no'/><domain name='yes'/>", "domain", "name").as_deref(), Some("yes"));
+        assert_eq!(
+            element_attrs("<ip address='1'/><ip address='2'/><ipx address='3'/>", "ip", "address"),
+            vec!["1", "2"]
+        );
+        assert_eq!(attr("<a v='&lt;&amp;'/>", "v").as_deref(), Some("<&"));
+    }
+
+    #[test]
+    fn link_state_is_read_per_mac() {
+        let xml = "<domain><devices><interface type='network'><mac address='52:54:00:00:00:01'/><link state='down'/></interface>\
+                   <interface type='network'><mac address='52:54:00:00:00:02'/></interface></devices></domain>";
+        assert_eq!(link_is_up(xml, "52:54:00:00:00:01"), Some(false));
+        assert_eq!(link_is_up(xml, "52:54:00:00:00:02"), Some(true));
+        assert_eq!(link_is_up(xml, "52:54:00:00:00:03"), None);
+        let nic = NicSpec { net: NetRole::Storage, mac: "52:54:00:00:00:01".into(), ip: "10.0.0.1".parse().unwrap() };
+        assert!(link_state_xml(&RunId::parse("0badcafe").unwrap(), &nic, false).contains("<link state='down'/>"));
+    }
+}

@@ -1,0 +1,44 @@
+//! The lab against libvirt's `test:///default` driver (always) and real QEMU (behind
+//! `HADRILL_E2E=1`).
+
+mod e2e;
+mod testdriver;
+
+use libtest_mimic::Trial;
+
+use crate::support::skipped;
+
+/// A trial from a test that fails by panicking.
+fn panicking(name: &str, f: fn()) -> Trial {
+    Trial::test(name, move || {
+        f();
+        Ok(())
+    })
+}
+
+pub fn trials() -> Vec<Trial> {
+    let mut out = vec![
+        panicking(
+            "lab::testdriver::comes_up_reacts_to_faults_and_leaves_nothing",
+            testdriver::lab_comes_up_reacts_to_faults_and_leaves_nothing,
+        ),
+        panicking("lab::testdriver::foreign_objects_are_never_touched", testdriver::foreign_objects_are_never_touched),
+        panicking(
+            "lab::testdriver::interrupted_bring_up_leaves_nothing",
+            testdriver::interrupted_bring_up_leaves_nothing,
+        ),
+        panicking(
+            "lab::testdriver::gc_removes_what_a_dead_run_left_and_spares_live_ones",
+            testdriver::gc_removes_what_a_dead_run_left_and_spares_live_ones,
+        ),
+    ];
+    if e2e::enabled() {
+        out.push(panicking("lab::e2e::real_vms_power_pull_and_link_down", e2e::real_vms_power_pull_and_link_down));
+    } else {
+        out.push(skipped(
+            "lab::e2e::real_vms_power_pull_and_link_down",
+            "set HADRILL_E2E=1 to run the lab on real VMs".into(),
+        ));
+    }
+    out
+}
