@@ -388,6 +388,7 @@ pub fn fault_kind(fault: &Fault, heal: bool) -> FaultKind {
         Fault::FreezeIo => (K::FreezeIo, K::ThawIo),
         Fault::FreezeWatchdog => (K::FreezeWatchdog, K::ThawWatchdog),
         Fault::Pause => (K::Pause, K::Resume),
+        Fault::Reboot => (K::Reboot, K::Reboot),
     };
     if heal { undo } else { inject }
 }

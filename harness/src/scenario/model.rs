@@ -303,6 +303,12 @@ pub enum FaultDoc {
         #[schemars(with = "TargetDoc")]
         node: Spanned<TargetDoc>,
     },
+    /// Reboot the node the way an operator does (`systemctl reboot`): services are stopped
+    /// or moved first. It comes back by itself; nothing to heal.
+    Reboot {
+        #[schemars(with = "TargetDoc")]
+        node: Spanned<TargetDoc>,
+    },
     /// Pause the whole VM. Known to defeat watchdog self-fencing. Heal: resume.
     Pause {
         #[schemars(with = "TargetDoc")]

@@ -157,6 +157,7 @@ pub enum Fault {
     FreezeIo,
     FreezeWatchdog,
     Pause,
+    Reboot,
 }
 
 impl Fault {
@@ -170,11 +171,12 @@ impl Fault {
             Fault::FreezeIo => "freeze-io",
             Fault::FreezeWatchdog => "freeze-watchdog",
             Fault::Pause => "pause",
+            Fault::Reboot => "reboot",
         }
     }
 
     pub fn healable(&self) -> bool {
-        !matches!(self, Fault::KillProcess { .. })
+        !matches!(self, Fault::KillProcess { .. } | Fault::Reboot)
     }
 }
 

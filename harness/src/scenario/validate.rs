@@ -1070,7 +1070,17 @@ impl<'a> Cx<'a> {
                         continue;
                     }
                     Some(f) if !f.healable() => {
-                        self.error(&h.referenced, format!("a `{}` cannot be healed", f.name()), "cannot heal", Some("a killed process is restarted by its supervisor or the HA stack; leave it out, or use stop-service".into()));
+                        let why = if matches!(f, Fault::Reboot) {
+                            "a rebooted node comes back by itself; wait for it with `expect: { node: …, state: online }`"
+                        } else {
+                            "a killed process is restarted by its supervisor or the HA stack; leave it out, or use stop-service"
+                        };
+                        self.error(
+                            &h.referenced,
+                            format!("a `{}` cannot be healed", f.name()),
+                            "cannot heal",
+                            Some(why.into()),
+                        );
                         continue;
                     }
                     Some(_) => {}
@@ -1145,6 +1155,7 @@ impl<'a> Cx<'a> {
             FaultDoc::FreezeIo { node } => (Fault::FreezeIo, node),
             FaultDoc::FreezeWatchdog { node } => (Fault::FreezeWatchdog, node),
             FaultDoc::Pause { node } => (Fault::Pause, node),
+            FaultDoc::Reboot { node } => (Fault::Reboot, node),
         };
         let target = self.target(node, true)?;
         Some((fault, target))

@@ -45,6 +45,7 @@ pub enum FaultKind {
     ThawWatchdog,
     Pause,
     Resume,
+    Reboot,
 }
 
 impl FaultKind {
@@ -64,6 +65,7 @@ impl FaultKind {
         FaultKind::ThawWatchdog,
         FaultKind::Pause,
         FaultKind::Resume,
+        FaultKind::Reboot,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +85,7 @@ impl FaultKind {
             FaultKind::ThawWatchdog => "thaw-watchdog",
             FaultKind::Pause => "pause",
             FaultKind::Resume => "resume",
+            FaultKind::Reboot => "reboot",
         }
     }
 
