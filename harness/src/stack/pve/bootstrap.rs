@@ -501,3 +501,156 @@ pub fn action_command(action: &crate::scenario::Action) -> Option<String> {
         Action::CrmResource(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn setup(storage: Storage) -> ClusterSetup {
+        ClusterSetup {
+            cluster: "hadrill".into(),
+            nodes: (1..=3)
+                .map(|i| NodeAddr { name: format!("node{i}"), ip: Ipv4Addr::new(10, 77, 0, 10 + i) })
+                .collect(),
+            storage,
+            template: Template::Uploaded { name: "hadrill-busybox.tar.gz".into(), ostype: Some("unmanaged".into()) },
+            shutdown_policy: Some(ShutdownPolicy::Conditional),
+            settle_s: 300,
+        }
+    }
+
+    fn resources() -> Vec<ResourcePlan> {
+        vec![
+            ResourcePlan {
+                id: "ct:100".into(),
+                max_restart: 1,
+                max_relocate: 1,
+                failback: false,
+                group: Some((vec!["node1".into(), "node2".into()], true)),
+                together: vec![],
+                apart: vec!["vm:200".into()],
+            },
+            ResourcePlan {
+                id: "vm:200".into(),
+                max_restart: 0,
+                max_relocate: 2,
+                failback: true,
+                group: None,
+                together: vec![],
+                apart: vec!["ct:100".into()],
+            },
+        ]
+    }
+
+    fn render(plan: &BootstrapPlan) -> String {
+        let mut s = format!("# Proxmox VE {}\n", plan.version);
+        for c in &plan.commands {
+            let _ = writeln!(
+                s,
+                "=== {:?}: {}{}\n{}\n",
+                c.on,
+                c.what,
+                c.capture.map(|c| format!(" -> {{{{{}}}}}", c.var())).unwrap_or_default(),
+                c.run
+            );
+        }
+        s
+    }
+
+    const PVE8: PveVersion = PveVersion { major: 8, minor: 4, patch: 1 };
+    const PVE9: PveVersion = PveVersion { major: 9, minor: 0, patch: 3 };
+
+    #[test]
+    fn nfs_plan_on_pve8_uses_groups() {
+        let nfs = Storage::Nfs { server: Ipv4Addr::new(10, 78, 0, 2), export: "/srv/nfs".into() };
+        let plan = bootstrap_plan(&setup(nfs), &resources(), PVE8).unwrap();
+        let text = render(&plan);
+        assert!(
+            text.contains("ha-manager groupadd hadrill-ct-100 --nodes node1:2,node2:1 --restricted 1 --nofailback 1")
+        );
+        assert!(
+            text.contains(
+                "ha-manager add ct:100 --state started --max_restart 1 --max_relocate 1 --group hadrill-ct-100"
+            )
+        );
+        assert!(!text.contains("rules add"), "no rules before Proxmox VE 9");
+        assert_eq!(unsupported(&resources(), PVE8).len(), 2, "affinity needs 9");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn ceph_plan_on_pve9_uses_rules() {
+        let ceph = Storage::Ceph { network: "10.78.0.0/24".into(), osd_device: "/dev/vdb".into() };
+        let plan = bootstrap_plan(&setup(ceph), &resources(), PVE9).unwrap();
+        let text = render(&plan);
+        assert!(text.contains(
+            "ha-manager rules add node-affinity hadrill-ct-100 --resources ct:100 --nodes node1:2,node2:1 --strict 1"
+        ));
+        assert_eq!(text.matches("rules add resource-affinity").count(), 1, "one rule for the pair:\n{text}");
+        assert!(text.contains("--resources ct:100,vm:200 --affinity negative"));
+        assert!(text.contains("ha-manager add ct:100 --state started --max_restart 1 --max_relocate 1 --failback 0"));
+        assert!(!text.contains("groupadd"));
+        assert!(unsupported(&resources(), PVE9).is_empty());
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn joins_go_through_the_api_one_node_at_a_time() {
+        let nfs = Storage::Nfs { server: Ipv4Addr::new(10, 78, 0, 2), export: "/srv/nfs".into() };
+        let plan = bootstrap_plan(&setup(nfs), &resources(), PVE8).unwrap();
+        let joins: Vec<&Command> = plan.commands.iter().filter(|c| c.run.contains("/cluster/config/join")).collect();
+        assert_eq!(joins.len(), 2);
+        assert!(joins.iter().all(|c| matches!(&c.on, On::Node(_))));
+        assert!(!plan.commands.iter().any(|c| c.run.contains("pvecm add")), "pvecm add prompts for a password");
+        let fp = plan.commands.iter().position(|c| c.capture == Some(Capture::Fingerprint)).unwrap();
+        let first_join = plan.commands.iter().position(|c| c.run.contains("/cluster/config/join")).unwrap();
+        assert!(fp < first_join, "the fingerprint is read before it is used");
+
+        let mut vars = BTreeMap::new();
+        assert!(matches!(joins[0].render(&vars), Err(PlanError::MissingVar { .. })));
+        vars.insert("fingerprint".into(), "AB:CD".into());
+        vars.insert(ROOT_PASSWORD.into(), "it's secret".into());
+        let run = joins[0].render(&vars).unwrap();
+        assert_eq!(
+            run,
+            "pvesh create /cluster/config/join --hostname 10.77.0.11 --fingerprint 'AB:CD' --password 'it'\\''s secret' --link0 10.77.0.12"
+        );
+    }
+
+    #[test]
+    fn bad_resource_ids_and_no_nodes() {
+        let nfs = Storage::Nfs { server: Ipv4Addr::new(10, 78, 0, 2), export: "/srv/nfs".into() };
+        let mut r = resources();
+        r[0].id = "svc".into();
+        assert!(matches!(bootstrap_plan(&setup(nfs.clone()), &r, PVE8), Err(PlanError::BadResourceId { .. })));
+        r[0].id = "ct:99".into();
+        assert!(matches!(bootstrap_plan(&setup(nfs.clone()), &r, PVE8), Err(PlanError::BadResourceId { .. })));
+        let mut s = setup(nfs);
+        s.nodes.clear();
+        assert!(matches!(bootstrap_plan(&s, &resources(), PVE8), Err(PlanError::NoNodes)));
+    }
+
+    #[test]
+    fn pveversion_output() {
+        let v = parse_pveversion("pve-manager/8.2.4/faa83925c9641325 (running kernel: 6.8.8-2-pve)\n").unwrap();
+        assert_eq!(v, PveVersion { major: 8, minor: 2, patch: 4 });
+        assert!(!v.has_rules());
+        let v = parse_pveversion("pve-manager/9.0.3/025864202ebb6109 (running kernel: 6.14.8-2-pve)").unwrap();
+        assert!(v.has_rules());
+        assert!(parse_pveversion("bash: pveversion: command not found").is_err());
+        assert!(parse_pveversion("pve-manager/x.y/abc").is_err());
+    }
+
+    #[test]
+    fn actions() {
+        use crate::scenario::Action;
+        assert_eq!(action_command(&Action::PvecmExpected(1)).as_deref(), Some("pvecm expected 1"));
+        assert_eq!(
+            action_command(&Action::HaManager("crm-command node-maintenance enable node1".into())).as_deref(),
+            Some("ha-manager crm-command node-maintenance enable node1")
+        );
+        assert_eq!(action_command(&Action::CrmResource("--cleanup".into())), None);
+    }
+}

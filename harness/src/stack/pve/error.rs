@@ -134,8 +134,10 @@ pub enum PlanError {
     BadResourceId { id: String },
     #[error(
         "Ceph storage needs `pveceph install`, which writes its own sources for \
-         download.proxmox.com; with only a mirror ({mirror}) it would fail. Set \
-         HADRILL_PVE_APT_PROXY to an APT proxy that reaches download.proxmox.com, or use NFS"
+         download.proxmox.com; with {mirror} and no proxy it would fail. Set \
+         HADRILL_PVE_APT_PROXY to an APT proxy that reaches download.proxmox.com, set \
+         HADRILL_PVE_MIRROR=http://download.proxmox.com/debian when the lab VMs reach it \
+         directly, or use NFS"
     )]
     CephNeedsRepository { mirror: String },
     #[error("NFS storage needs the NFS server's address on the storage network; none was given")]

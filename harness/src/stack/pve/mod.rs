@@ -28,7 +28,7 @@ pub use diff::{Reading, diff};
 pub use error::{AccessError, LogError, PlanError, StatusError};
 pub use provision::{
     ANSWER_LABEL, AccessConfig, DigestKind, ImagePlan, Install, NodeIdentity, OFFICIAL_REPOSITORY, Prepare, Provided,
-    RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf, apt_sources, check_access,
+    RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf, apt_sources, check_access, check_ceph,
     debian_install_script, iso_first_boot, prepare_iso_argv,
 };
 pub use quorum::{Member, QuorumView, parse_quorumtool};

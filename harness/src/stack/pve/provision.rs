@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::error::AccessError;
+use super::error::{AccessError, PlanError};
 use crate::stack::pacemaker::NodeFile;
 
 /// The Proxmox repository as Proxmox publishes it.
@@ -339,6 +339,22 @@ pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>)
     Ok(Install::Debian { repository, keyring: keyring.value.clone(), apt_proxy })
 }
 
+/// Ceph is installed by `pveceph install`, which writes sources for download.proxmox.com
+/// itself: it needs that host, directly (the official repository given as the mirror) or
+/// through an APT proxy, on either route.
+pub fn check_ceph(cfg: &AccessConfig) -> Result<(), PlanError> {
+    let direct = cfg.mirror.as_ref().is_some_and(|m| m.value.trim_end_matches('/') == OFFICIAL_REPOSITORY);
+    if cfg.apt_proxy.is_some() || direct {
+        return Ok(());
+    }
+    let mirror = match (&cfg.mirror, &cfg.iso) {
+        (Some(m), _) => format!("the mirror {} from {}", m.value, m.from),
+        (None, Some(i)) => format!("the ISO {} from {}", i.value.display(), i.from),
+        (None, None) => "nothing".into(),
+    };
+    Err(PlanError::CephNeedsRepository { mirror })
+}
+
 /// An ISO 9660 image has its first volume descriptor at sector 16 (byte 32768): a type byte,
 /// then `CD001`.
 fn check_iso(path: &Path, from: &str) -> Result<(), AccessError> {
@@ -550,7 +566,7 @@ fn common_setup(plan: &ImagePlan, s: &mut String) {
 
 /// The ISO route's first-boot script (`prepare-iso --on-first-boot`): the installer set up
 /// names and the network; what is left is common to both routes.
-pub fn iso_first_boot(plan: &ImagePlan) -> String {
+pub fn iso_first_boot(plan: &ImagePlan, apt_proxy: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
@@ -560,6 +576,10 @@ pub fn iso_first_boot(plan: &ImagePlan) -> String {
     );
     let _ = writeln!(s, "set -eu");
     common_setup(plan, &mut s);
+    if let Some(p) = apt_proxy {
+        let conf = apt_proxy_conf(p);
+        let _ = writeln!(s, "cat > {} <<'PROXY'\n{}PROXY", conf.path, conf.content);
+    }
     let _ = writeln!(s, "touch /var/lib/hadrill-first-boot-done");
     s
 }
@@ -615,11 +635,8 @@ pub fn debian_install_script(plan: &ImagePlan, repository: &str, apt_proxy: Opti
         r.major(),
         r.suite()
     );
-    let mut common = String::new();
-    common_setup(plan, &mut common);
-    for line in common.lines() {
-        let _ = writeln!(s, "  {line}");
-    }
+    // Not indented: it holds a here-document, whose end marker must start its line.
+    common_setup(plan, &mut s);
     let _ = writeln!(s, "  install -m 0644 /root/hadrill/{} {}", r.keyring_file(), r.keyring_target());
     let _ = writeln!(
         s,
@@ -705,7 +722,7 @@ mod tests {
         let a = answer_file(&p, &p.nodes[1]);
         insta::assert_snapshot!(a);
         assert!(a.contains("root-password = \"run-secret \\\"quoted\\\"\""), "quotes are escaped");
-        assert!(a.contains("filter.ID_NET_NAME_MAC = \"*525400770012\""));
+        assert!(a.contains("filter.ID_NET_NAME_MAC = \"*52540077000c\""));
         for section in ["[global]", "[network]", "[disk-setup]", "[first-boot]"] {
             assert_eq!(a.matches(section).count(), 1, "{section}");
         }
@@ -722,7 +739,27 @@ mod tests {
         assert!(nine.contains("sha256sum -c"));
         assert!(nine.contains("'linux-image-6.12*'"));
         assert!(!nine.contains("Proxy"), "no proxy configured");
-        insta::assert_snapshot!("iso_first_boot", iso_first_boot(&plan(Release::Pve8)));
+        insta::assert_snapshot!("iso_first_boot", iso_first_boot(&plan(Release::Pve8), None));
+        assert!(
+            iso_first_boot(&plan(Release::Pve9), Some("http://p:3142"))
+                .contains("Proxy::download.proxmox.com \"http://p:3142\"")
+        );
+    }
+
+    /// `sh -n`: the generated scripts parse (here-documents closed, quotes balanced).
+    #[test]
+    fn generated_scripts_are_valid_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, script) in [
+            ("debian8", debian_install_script(&plan(Release::Pve8), OFFICIAL_REPOSITORY, Some("http://p:3142"))),
+            ("debian9", debian_install_script(&plan(Release::Pve9), "http://m/debian", None)),
+            ("iso", iso_first_boot(&plan(Release::Pve8), Some("http://p:3142"))),
+        ] {
+            let f = dir.path().join(name);
+            std::fs::write(&f, &script).unwrap();
+            let out = std::process::Command::new("sh").arg("-n").arg(&f).output().expect("sh runs");
+            assert!(out.status.success(), "{name}: {}\n{script}", String::from_utf8_lossy(&out.stderr));
+        }
     }
 
     #[test]
@@ -803,6 +840,22 @@ mod tests {
         assert!(matches!(cfg(&[("HADRILL_PVE_RELEASE", "7")], dir.path()), Err(AccessError::BadEnv { .. })));
         std::fs::write(dir.path().join("pve.yaml"), "mirrror: x\n").unwrap();
         assert!(matches!(cfg(&[], dir.path()), Err(AccessError::Recipe { .. })));
+    }
+
+    #[test]
+    fn ceph_needs_the_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cfg(&[("HADRILL_PVE_MIRROR", "http://mirror.lab/debian")], dir.path()).unwrap();
+        let err = check_ceph(&c).unwrap_err();
+        assert!(err.to_string().contains("HADRILL_PVE_APT_PROXY"), "{err}");
+        let c = cfg(
+            &[("HADRILL_PVE_MIRROR", "http://mirror.lab/debian"), ("HADRILL_PVE_APT_PROXY", "http://p:3142")],
+            dir.path(),
+        )
+        .unwrap();
+        assert!(check_ceph(&c).is_ok());
+        let c = cfg(&[("HADRILL_PVE_MIRROR", "http://download.proxmox.com/debian/")], dir.path()).unwrap();
+        assert!(check_ceph(&c).is_ok(), "direct access to the official repository");
     }
 
     #[test]
