@@ -10,7 +10,11 @@
 //!   for `unknown` is fence `acknowledged` (the manager got the node's agent lock, which
 //!   is how PVE confirms a self-fence); leaving it for `online` is no fencing at all.
 //! - An LRM is reported by state and mode (`daemon` `lrm`), or `stale` when its timestamp
-//!   is too old; `running` changes of a service become `service-op` events.
+//!   is too old.
+//! - The manager's `running` flag becoming true on a node is `service-op running` there;
+//!   `stopped` is only reported when the manager says the service stopped or migrated away,
+//!   never because a lost node's flag disappeared (that would hide a service still running
+//!   on a cut-off node from `never: active-on-two-nodes`).
 //! - With no previous reading, everything is new: `from` is empty.
 
 use crate::timeline::{EventData, FencePhase, ServiceOp};
@@ -102,11 +106,13 @@ pub fn diff(prev: Option<&Reading>, next: &Reading) -> Vec<EventData> {
 
 fn service(sid: &str, before: Option<&ServiceEntry>, s: &ServiceEntry, out: &mut Vec<EventData>) {
     let placed = |e: &ServiceEntry| (e.node.clone(), e.target.clone());
-    // Running ends where it ran before the change.
+    // Running ends where it ran only when the manager says so: the service is stopped, or
+    // a migration away finished. A `running` flag that merely disappears (a lost or fenced
+    // node) proves nothing; fencing events speak for those nodes.
     if let Some(b) = before
         && b.running == Some(true)
-        && (s.running != Some(true) || b.node != s.node)
         && let Some(n) = &b.node
+        && (s.raw == "stopped" || (b.node != s.node && matches!(b.raw.as_str(), "migrate" | "relocate")))
     {
         out.push(EventData::ServiceOp {
             service: sid.to_owned(),
@@ -163,5 +169,76 @@ fn lrms(prev: Option<&Reading>, next: &Reading, out: &mut Vec<EventData>) {
                 to,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::pve::parse_manager_status;
+
+    fn reading(json: &str, at: i64) -> Reading {
+        Reading { status: parse_manager_status(json).unwrap(), at }
+    }
+
+    #[test]
+    fn a_finished_migration_stops_on_the_source() {
+        let a = reading(
+            r#"{"master_node":"node1","timestamp":100,"node_status":{"node1":"online","node2":"online"},
+                "service_status":{"vm:101":{"node":"node1","state":"migrate","target":"node2","running":1}}}"#,
+            100,
+        );
+        let b = reading(
+            r#"{"master_node":"node1","timestamp":110,"node_status":{"node1":"online","node2":"online"},
+                "service_status":{"vm:101":{"node":"node2","state":"started","running":1}}}"#,
+            110,
+        );
+        let ev = diff(Some(&a), &b);
+        assert_eq!(
+            ev,
+            vec![
+                EventData::ServiceOp {
+                    service: "vm:101".into(),
+                    node: "node1".into(),
+                    op: ServiceOp::Stopped,
+                    target: None
+                },
+                EventData::Service {
+                    service: "vm:101".into(),
+                    from: "migrate".into(),
+                    to: "started".into(),
+                    from_state: Some(crate::timeline::ServiceState::Migrating),
+                    to_state: Some(crate::timeline::ServiceState::Started),
+                    node: Some("node2".into()),
+                    target: None,
+                },
+                EventData::ServiceOp {
+                    service: "vm:101".into(),
+                    node: "node2".into(),
+                    op: ServiceOp::Running,
+                    target: None
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn staleness_is_judged_when_read() {
+        let json = r#"{"master_node":"node1","timestamp":100,"node_status":{"node1":"online"},"service_status":{}}"#;
+        let fresh = reading(json, 110);
+        let stale = reading(json, 131);
+        assert_eq!(diff(None, &stale), vec![], "a dead master's file says nothing");
+        assert_eq!(
+            diff(Some(&fresh), &stale),
+            vec![EventData::Daemon {
+                node: "node1".into(),
+                daemon: "crm".into(),
+                from: "active".into(),
+                to: "stale".into()
+            }]
+        );
+        // Writing again: the master is back.
+        let again = reading(r#"{"master_node":"node1","timestamp":140,"node_status":{"node1":"online"}}"#, 141);
+        assert_eq!(diff(Some(&stale), &again), vec![EventData::Master { node: "node1".into() }]);
     }
 }
