@@ -107,7 +107,7 @@ fn current_status() -> Result<(), String> {
     })?;
     ensure(!h.services.contains_key("ct:101"), || "a queued service has no manager state yet".into())?;
     ensure(h.active_master(1_700_000_020) == Some("node1"), || "active at +22 s".into())?;
-    ensure(h.active_master(1_700_000_029) == None, || "stale at +31 s".into())
+    ensure(h.active_master(1_700_000_029).is_none(), || "stale at +31 s".into())
 }
 
 fn quorum_outputs() -> Result<(), String> {
