@@ -7,6 +7,7 @@ mod corpus;
 mod diagnostics;
 mod lab;
 mod pacemaker_cib;
+mod pve;
 mod readme;
 mod scenarios;
 mod support;
@@ -21,6 +22,7 @@ fn main() {
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
     trials.extend(pacemaker_cib::trials());
+    trials.extend(pve::trials());
     trials.extend(workload::trials());
     trials.extend(lab::trials());
     libtest_mimic::run(&args, trials).exit();

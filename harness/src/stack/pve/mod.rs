@@ -1,17 +1,40 @@
 //! Proxmox VE HA: its raw states and the reader that turns its logs (the HA simulator's
-//! output and journal exports of a real cluster) into a timeline.
+//! output and journal exports of a real cluster) into a timeline; the node images (ISO with
+//! an answer file, or Debian plus the Proxmox repository) and the check that the host was
+//! given what they need; the bootstrap plan; the status the API reports, read and diffed
+//! into timeline events; corosync's view of quorum.
 //!
 //! One message grammar (`grammar`), three framings (`simulator`, `journal` short and JSON).
 
+mod bootstrap;
+mod diff;
 mod error;
 mod grammar;
 mod journal;
+mod provision;
+mod quorum;
 mod read;
 mod simulator;
 mod states;
+mod status;
 #[cfg(test)]
 mod tests;
 
-pub use error::LogError;
+pub use bootstrap::{
+    BootstrapPlan, Capture, ClusterSetup, Command, On, PveVersion, ROOT_PASSWORD, ShutdownPolicy, Storage, Template,
+    action_command, bootstrap_plan, parse_pveversion, unsupported,
+};
+pub use diff::{Reading, diff};
+pub use error::{AccessError, LogError, PlanError, StatusError};
+pub use provision::{
+    ANSWER_LABEL, AccessConfig, DigestKind, ImagePlan, Install, NodeIdentity, OFFICIAL_REPOSITORY, Prepare, Provided,
+    RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf, apt_sources, check_access, check_ceph,
+    debian_install_script, iso_first_boot, prepare_iso_argv,
+};
+pub use quorum::{Member, QuorumView, parse_quorumtool};
 pub use read::{LogFormat, detect, parse, read_log};
 pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
+pub use status::{
+    CurrentService, CurrentStatus, Freshness, HaStatus, LrmEntry, NodeEntry, STALE_AFTER_S, ServiceEntry,
+    parse_current, parse_manager_status,
+};
