@@ -2,6 +2,7 @@
 //! normalised timeline. The journal framing is shared (`journal`); each stack has its own
 //! message grammar.
 
+mod corosync;
 pub(crate) mod journal;
 pub mod pacemaker;
 pub mod pve;

@@ -44,6 +44,7 @@
 
 use std::collections::HashMap;
 
+use crate::stack::corosync::{self, QuorumLine, QuorumViews};
 use crate::timeline::{Event, EventData, FencePhase, Seconds, ServiceOp};
 
 /// Severity of a line, in syslog's terms.
@@ -129,7 +130,7 @@ pub(crate) struct Sink {
     /// node → last peer state logged for it.
     peers: HashMap<String, String>,
     /// node → last known quorate, and the index of a quorum event waiting for its members.
-    quorum: HashMap<String, (bool, Option<usize>)>,
+    quorum: QuorumViews,
 }
 
 /// The message without its priority (and sbd's tag and function), and the priority.
@@ -562,68 +563,38 @@ impl Sink {
     // corosync
 
     fn corosync(&mut self, at: &At, text: &str) -> bool {
-        // Strip the `[QUORUM] ` subsystem tag, padded with spaces.
-        let mut m = text.trim_start();
-        if m.starts_with('[')
-            && let Some(i) = m.find(']')
-        {
-            m = m[i + 1..].trim_start();
-        }
-        let quorate = if m.starts_with("This node is within the primary component") || m.starts_with("quorum regained")
-        {
-            true
-        } else if m.starts_with("This node is within the non-primary component") || m.starts_with("quorum lost") {
-            false
-        } else if let Some(rest) = m.strip_prefix("Members[") {
-            return self.members(at, rest);
-        } else if m.starts_with("A processor failed")
+        let m = match corosync::classify(text) {
+            Some(QuorumLine::Quorate(quorate)) => return self.quorate(at, quorate),
+            Some(QuorumLine::Members { ids, wraps }) => {
+                if let Some(e) = self.quorum.members(&mut self.events, at.node, ids) {
+                    self.quorum.pushed(at.node, &e, self.events.len());
+                    self.push(at, e);
+                }
+                if !wraps {
+                    self.quorum.settled(at.node);
+                }
+                return true;
+            }
+            Some(QuorumLine::Other(m)) => m,
+            None => return false,
+        };
+        if m.starts_with("A processor failed")
             || m.starts_with("Token has not been received")
             || m.contains("has no active links")
             || (m.starts_with("link: host:") && m.ends_with("is down"))
         {
             self.log(at, at.level.unwrap_or(Level::Notice), m);
             return true;
-        } else {
-            // Membership news the quorum lines state again.
-            return m.starts_with("A new membership (") || m.starts_with("Failed to receive the leave message");
-        };
-        self.quorate(at, quorate)
+        }
+        // Membership news the quorum lines state again.
+        m.starts_with("A new membership (") || m.starts_with("Failed to receive the leave message")
     }
 
     /// A node's view of quorum, from corosync or the controller: one event per change.
     fn quorate(&mut self, at: &At, quorate: bool) -> bool {
-        let node = at.node;
-        if self.quorum.get(node).map(|q| q.0) == Some(quorate) {
-            // votequorum's debug line, or the controller, repeats what vsf_quorum said.
-            return true;
-        }
-        let index = self.events.len();
-        self.push(at, EventData::Quorum { node: node.to_owned(), quorate, members: None });
-        self.quorum.insert(node.to_owned(), (quorate, Some(index)));
-        true
-    }
-
-    fn members(&mut self, at: &At, rest: &str) -> bool {
-        let Some((_, list)) = rest.split_once("]:") else { return false };
-        let ids = list.split_ascii_whitespace().map(str::to_owned);
-        let node = at.node;
-        let Some(&(quorate, pending)) = self.quorum.get(node) else {
-            // Quorum not known yet (the first membership of a start without quorum).
-            return true;
-        };
-        match pending.and_then(|i| self.events.get_mut(i)) {
-            Some(Event { data: EventData::Quorum { members, .. }, .. }) => {
-                members.get_or_insert_with(Vec::new).extend(ids);
-            }
-            _ => {
-                // A membership change without a quorum change: the node's view changed.
-                let index = self.events.len();
-                self.push(at, EventData::Quorum { node: node.to_owned(), quorate, members: Some(ids.collect()) });
-                self.quorum.insert(node.to_owned(), (quorate, Some(index)));
-            }
-        }
-        if let Some(q) = self.quorum.get_mut(node) {
-            q.1 = None;
+        if let Some(e) = self.quorum.change(at.node, quorate) {
+            self.quorum.pushed(at.node, &e, self.events.len());
+            self.push(at, e);
         }
         true
     }

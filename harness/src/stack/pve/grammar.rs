@@ -28,6 +28,7 @@
 
 use std::collections::HashMap;
 
+use crate::stack::corosync::{self, QuorumLine, QuorumViews};
 use crate::timeline::{Event, EventData, FaultKind, FencePhase, LockAction, PowerState, Seconds, ServiceOp};
 
 use super::states::{node_state, service_state};
@@ -152,7 +153,7 @@ pub(crate) struct Sink {
     locks: HashMap<(String, String), LockAction>,
     /// node → last known quorate, and the index of a quorum event still waiting for its
     /// `Members[…]` line (corosync writes the member list right after the quorum change).
-    quorum: HashMap<String, (bool, Option<usize>)>,
+    quorum: QuorumViews,
 }
 
 impl Sink {
@@ -754,66 +755,26 @@ impl Sink {
     /// corosync: quorum changes and the member list that follows them. Member ids are
     /// corosync node ids, as written.
     fn corosync(&mut self, at: &At, node: &str, msg: &str) -> bool {
-        // Strip the `[QUORUM] ` subsystem tag, padded with spaces.
-        let mut m = msg.trim_start();
-        if m.starts_with('[')
-            && let Some(i) = m.find(']')
-        {
-            m = m[i + 1..].trim_start();
-        }
-        let quorate = if m.starts_with("This node is within the primary component") {
-            true
-        } else if m.starts_with("This node is within the non-primary component") {
-            false
-        } else if m.starts_with("quorum regained") {
-            true
-        } else if m.starts_with("quorum lost") {
-            false
-        } else if let Some(rest) = m.strip_prefix("Members[") {
-            return self.corosync_members(at, node, rest);
-        } else {
-            return false;
-        };
-        let last = self.quorum.get(node).map(|q| q.0);
-        if last == Some(quorate) {
-            // votequorum's debug line repeats what vsf_quorum said.
-            return true;
-        }
-        let index = self.events.len();
-        self.push(at, EventData::Quorum { node: node.to_owned(), quorate, members: None });
-        self.quorum.insert(node.to_owned(), (quorate, Some(index)));
-        true
-    }
-
-    /// `Members[N]: 1 2 3` (a long list wraps with a trailing `\`).
-    fn corosync_members(&mut self, at: &At, node: &str, rest: &str) -> bool {
-        let Some((_, list)) = rest.split_once("]:") else {
-            return false;
-        };
-        let (list, wraps) = match list.trim_end().strip_suffix('\\') {
-            Some(l) => (l, true),
-            None => (list, false),
-        };
-        let ids = list.split_ascii_whitespace().map(str::to_owned);
-        let Some(&(quorate, pending)) = self.quorum.get(node) else {
-            // Quorum not known yet (e.g. the first membership of an inquorate start).
-            return true;
-        };
-        match pending.and_then(|i| self.events.get_mut(i)) {
-            Some(Event { data: EventData::Quorum { members, .. }, .. }) => {
-                members.get_or_insert_with(Vec::new).extend(ids);
+        match corosync::classify(msg) {
+            Some(QuorumLine::Quorate(quorate)) => {
+                if let Some(e) = self.quorum.change(node, quorate) {
+                    self.quorum.pushed(node, &e, self.events.len());
+                    self.push(at, e);
+                }
+                true
             }
-            _ => {
-                // A membership change without a quorum change: the node's view changed.
-                let index = self.events.len();
-                self.push(at, EventData::Quorum { node: node.to_owned(), quorate, members: Some(ids.collect()) });
-                self.quorum.insert(node.to_owned(), (quorate, Some(index)));
+            Some(QuorumLine::Members { ids, wraps }) => {
+                if let Some(e) = self.quorum.members(&mut self.events, node, ids) {
+                    self.quorum.pushed(node, &e, self.events.len());
+                    self.push(at, e);
+                }
+                if !wraps {
+                    self.quorum.settled(node);
+                }
+                true
             }
+            Some(QuorumLine::Other(_)) | None => false,
         }
-        if !wraps && let Some(q) = self.quorum.get_mut(node) {
-            q.1 = None;
-        }
-        true
     }
 }
 
