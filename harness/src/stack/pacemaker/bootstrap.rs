@@ -133,6 +133,9 @@ pub fn bootstrap_plan(
         ),
         every("enable sbd", "systemctl enable sbd".into()),
         every("start corosync and pacemaker", "systemctl start corosync pacemaker".into()),
+        // Only now: a node reset by its watchdog or powered on again must rejoin by itself,
+        // but the first start waits until every VM has booted.
+        every("rejoin after a reset", "systemctl enable corosync pacemaker".into()),
         first(
             "wait for quorum and every node online",
             format!(
