@@ -227,7 +227,8 @@ async fn poll_loop(
             let node = &nodes[i];
             let sent = SystemTime::now();
             let out = match sessions.get(node, Duration::from_secs(10)).await {
-                Ok(s) => s.exec(pcmk::CRM_MON, Duration::from_secs(30)).await,
+                // Short: a node cut off mid-call must not hold up the next poll for long.
+                Ok(s) => s.exec(pcmk::CRM_MON, Duration::from_secs(15)).await,
                 Err(e) => Err(e),
             };
             let received = SystemTime::now();
@@ -509,13 +510,10 @@ impl<'a> LabDriver<'a> {
         })?;
         for c in &plan.commands {
             self.cancelled()?;
-            // Starting the stack waits for sbd and corosync to find each other; the quorum
-            // wait has its own loop of 600 s; the rest are quick C tools.
-            let limit = if c.what.starts_with("start") || c.what.starts_with("wait") {
-                Duration::from_secs(900)
-            } else {
-                Duration::from_secs(180)
-            };
+            // Generous: under TCG a `systemctl enable` (a daemon-reload) took 50-120 s, and
+            // starting the stack waits for sbd and corosync to find each other; the plan's own
+            // quorum wait is a loop of 600 s.
+            let limit = Duration::from_secs(900);
             let t = Instant::now();
             progress(&c.what);
             let on: Vec<String> = match c.on {
@@ -528,11 +526,13 @@ impl<'a> LabDriver<'a> {
         Ok(())
     }
 
-    /// Each node's word on its fencer and daemons.
+    /// Each node's word on its fencer and daemons. pacemakerd notes "unresponsive to ipc after
+    /// 1 tries" for daemons that are still starting; after 5 it kills and respawns them, and a
+    /// respawned fencer may never register its device again (notes/tcg-lab.md).
     fn health(&self) -> Vec<NodeHealth> {
         let since = unix_ms(self.t0) / 1000 - 600;
         let cmd = format!(
-            "{}; echo ---; journalctl -u pacemaker --since=@{since} -o cat --no-pager | grep -c 'unresponsive to ipc' || true",
+            "{}; echo ---; journalctl -u pacemaker --since=@{since} -o cat --no-pager | grep -cE 'unresponsive to ipc after ([5-9]|[1-9][0-9]+) tries' || true",
             pcmk::FENCE_DEVICES
         );
         let sessions = self.sessions.clone();
