@@ -68,6 +68,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
+    /// Run scenarios on a lab of real VMs: build or reuse the image, bring the cluster up,
+    /// inject the faults, check the timeline, write the reports, tear down.
+    ///
+    /// Each scenario gets a fresh lab and a run directory with timeline.jsonl, junit.xml,
+    /// report.html, summary.md, timeline.snap and an artefact bundle (journals, console logs,
+    /// domain XML, cluster configuration). The exit code is the worst verdict. Needs root,
+    /// libvirtd (`sh ci/host-setup.sh`) and the hadrill-workload binary beside hadrill.
+    #[command(
+        after_help = "Examples:\n  hadrill run scenarios/pacemaker/power-pull.yaml\n  hadrill run scenarios/pacemaker/*.yaml --junit out/junit.xml --out out/runs"
+    )]
+    Run(crate::run_cmd::RunArgs),
     /// Build and list node images (cached qcow2 bases built from the recipes in images/).
     #[command(subcommand)]
     Image(crate::lab_cmds::ImageCommand),

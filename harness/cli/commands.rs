@@ -37,6 +37,7 @@ pub fn main() -> i32 {
         Command::Image(c) => edge(lab_cmds::run_image(c), color),
         Command::Lab(c) => edge(lab_cmds::run_lab(c), color),
         Command::Gc(a) => edge(lab_cmds::run_gc(a), color),
+        Command::Run(a) => crate::run_cmd::run(a, color),
     }
 }
 
@@ -48,7 +49,7 @@ fn edge(r: miette::Result<i32>, color: bool) -> i32 {
     })
 }
 
-fn print_load_error(e: &LoadError, color: bool) {
+pub(crate) fn print_load_error(e: &LoadError, color: bool) {
     match e {
         LoadError::Read { .. } => eprint!("{}", render::diagnostic(e, color)),
         LoadError::Invalid { errors, .. } => {

@@ -30,13 +30,13 @@ pub struct HostArgs {
 }
 
 impl HostArgs {
-    fn uri(&self) -> String {
+    pub(crate) fn uri(&self) -> String {
         self.connect
             .clone()
             .or_else(|| std::env::var("HADRILL_LIBVIRT_URI").ok())
             .unwrap_or_else(|| "qemu:///system".into())
     }
-    fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.state_dir.clone().unwrap_or_else(default_state_dir)
     }
 }
@@ -133,7 +133,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Sets `cancel` on Ctrl-C or SIGTERM.
-fn watch_signals(rt: &tokio::runtime::Runtime, cancel: Arc<AtomicBool>) {
+pub(crate) fn watch_signals(rt: &tokio::runtime::Runtime, cancel: Arc<AtomicBool>) {
     rt.spawn(async move {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,

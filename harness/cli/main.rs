@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod lab_cmds;
 mod render;
+mod run_cmd;
 
 fn main() {
     std::process::exit(commands::main());

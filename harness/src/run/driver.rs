@@ -40,6 +40,12 @@ pub trait Driver {
     fn fault(&mut self, fault: &Fault, node: &str, heal: bool) -> Result<Seconds, DriverError>;
     /// Run an operator action on a node (`None`: any node that is up).
     fn act(&mut self, action: &Action, node: Option<&str>, timeout: Duration) -> Result<ActionOutput, DriverError>;
+    /// What is only known once the run is over (exported journals, the workload's record),
+    /// on the run's clock. Called once, after the last step; it does not decide anything
+    /// live, it makes the final evaluation more exact.
+    fn collect(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
 }
 
 /// The shell command an action runs.

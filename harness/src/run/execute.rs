@@ -87,7 +87,57 @@ pub fn execute(
         (None, Err(e)) => Some(e),
         (s, _) => s,
     };
+    let late = run.driver.collect();
+    run.events.extend(late);
     run.finish(stopped)
+}
+
+/// A run whose steps could not begin (the stack did not form, the cluster never became
+/// ready): what was observed, judged against the plan, with `stop` as a check of its own
+/// named `what`. Nothing in it can pass.
+pub fn abandon(plan: &Plan, driver: &mut dyn Driver, options: &RunOptions, what: &str, stop: Stop) -> RunResult {
+    let mut progress = |_: &Progress| {};
+    let mut run = Runner {
+        plan,
+        driver,
+        options,
+        progress: &mut progress,
+        events: Vec::new(),
+        model: ClusterModel::default(),
+        bindings: Bindings::default(),
+        gates: Vec::new(),
+        faults: BTreeMap::new(),
+    };
+    let _ = run.observe();
+    let late = run.driver.collect();
+    run.events.extend(late);
+    let (verdict, why) = match &stop {
+        Stop::Inconclusive(why) => (Verdict::Inconclusive, why.clone()),
+        Stop::InfraError(why) => (Verdict::InfraError, why.clone()),
+    };
+    let now = run.driver.now();
+    run.gates.push(CheckResult {
+        name: what.to_owned(),
+        kind: CheckKind::Eventually,
+        subject: Subject::Cluster,
+        verdict,
+        message: why,
+        from: Some(Seconds::ZERO),
+        until: Some(now),
+        seen: None,
+        measured: None,
+        location: None,
+    });
+    // An infrastructure stop adds its own check in `finish`; this one already says it.
+    let stopped = match stop {
+        Stop::InfraError(_) => None,
+        s => Some(s),
+    };
+    let mut r = run.finish(stopped);
+    if r.stopped.is_none() {
+        r.stopped = Some(Stop::InfraError(r.evaluation.checks[0].message.clone()));
+    }
+    r
 }
 
 struct Runner<'a> {

@@ -3,8 +3,10 @@
 
 mod driver;
 mod execute;
+mod lab_driver;
 #[cfg(test)]
 mod tests;
 
 pub use driver::{ActionOutput, Driver, DriverError, action_command};
-pub use execute::{Progress, RunOptions, RunResult, Stop, execute, fault_kind};
+pub use execute::{Progress, RunOptions, RunResult, Stop, abandon, execute, fault_kind};
+pub use lab_driver::{LabDriver, LabDriverOptions, WORKLOAD_BIN};

@@ -263,3 +263,22 @@ steps:
     assert!(matches!(&r.stopped, Some(Stop::Inconclusive(why)) if why.contains("runs nowhere")), "{:?}", r.stopped);
     assert!(d.faults.is_empty());
 }
+
+#[test]
+fn a_run_that_never_began_is_never_a_pass() {
+    let plan = scenario::parse("test.yaml", POWER_PULL, None).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut d = Scripted::new(FAST, true);
+    d.pause(Duration::from_secs(10));
+    let stop = Stop::Inconclusive("node2: the fencer has no `watchdog` device".into());
+    let r = abandon(&plan, &mut d, &RunOptions::default(), "the cluster became ready", stop);
+    assert_eq!(r.evaluation.verdict, Some(Verdict::Inconclusive), "{:#?}", r.evaluation.checks);
+    let c = check(&r, "the cluster became ready");
+    assert!(c.message.contains("watchdog"), "{c:#?}");
+    // What was observed is kept, and nothing was injected.
+    assert!(!r.timeline.events.is_empty());
+    assert!(d.faults.is_empty());
+    let r = abandon(&plan, &mut d, &RunOptions::default(), "the stack was set up", Stop::InfraError("ssh".into()));
+    assert_eq!(r.evaluation.verdict, Some(Verdict::InfraError));
+    assert!(matches!(r.stopped, Some(Stop::InfraError(_))));
+    assert_eq!(r.evaluation.checks.iter().filter(|c| c.verdict == Verdict::InfraError).count(), 1);
+}

@@ -2,11 +2,18 @@
 //! `HADRILL_E2E=1`).
 
 mod e2e;
+mod run_e2e;
 mod testdriver;
 
 use libtest_mimic::Trial;
 
-use crate::support::skipped;
+use crate::support::{skipped, trial};
+
+/// Real-VM trials take the host's CPUs for minutes; two labs at once would starve both.
+fn one_lab_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LAB.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// A trial from a test that fails by panicking.
 fn panicking(name: &str, f: fn()) -> Trial {
@@ -33,11 +40,22 @@ pub fn trials() -> Vec<Trial> {
         ),
     ];
     if e2e::enabled() {
-        out.push(panicking("lab::e2e::real_vms_power_pull_and_link_down", e2e::real_vms_power_pull_and_link_down));
+        out.push(panicking("lab::e2e::real_vms_power_pull_and_link_down", || {
+            let _one = one_lab_at_a_time();
+            e2e::real_vms_power_pull_and_link_down()
+        }));
+        out.push(trial("lab::run_e2e::hadrill_run_power_pull_passes", || {
+            let _one = one_lab_at_a_time();
+            run_e2e::power_pull_passes()
+        }));
     } else {
         out.push(skipped(
             "lab::e2e::real_vms_power_pull_and_link_down",
             "set HADRILL_E2E=1 to run the lab on real VMs".into(),
+        ));
+        out.push(skipped(
+            "lab::run_e2e::hadrill_run_power_pull_passes",
+            "set HADRILL_E2E=1 to run `hadrill run` on real VMs".into(),
         ));
     }
     out

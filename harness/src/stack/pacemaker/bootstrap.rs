@@ -131,12 +131,16 @@ pub fn bootstrap_plan(
                 profile.unit_start_timeout_s
             ),
         ),
-        every("enable sbd", "systemctl enable sbd".into()),
+        // Enabled so that a node reset by its watchdog or powered on again rejoins by itself;
+        // the first start is the next command, once every VM has booted. One `enable` for
+        // all three: each costs a daemon-reload, 50-120 s under TCG.
+        every("enable sbd, corosync and pacemaker", "systemctl enable sbd corosync pacemaker".into()),
         every("start corosync and pacemaker", "systemctl start corosync pacemaker".into()),
+        // crm_mon writes quorum as `with_quorum` on `<current_dc>`.
         first(
             "wait for quorum and every node online",
             format!(
-                "for i in $(seq 600); do crm_mon --output-as=xml -1 2>/dev/null | grep -q 'have-quorum=\"true\"' && [ \"$(crm_mon --output-as=xml -1 | grep -c 'online=\"true\"')\" -ge {} ] && exit 0; sleep 1; done; exit 1",
+                "for i in $(seq 600); do s=$(crm_mon --output-as=xml -1 2>/dev/null); echo \"$s\" | grep -q 'with_quorum=\"true\"' && [ \"$(echo \"$s\" | grep -c ' online=\"true\"')\" -ge {} ] && exit 0; sleep 1; done; exit 1",
                 nodes.len()
             ),
         ),

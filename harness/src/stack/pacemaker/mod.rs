@@ -7,6 +7,7 @@ mod diff;
 mod error;
 mod fencing;
 mod grammar;
+mod live;
 mod read;
 mod states;
 mod status;
@@ -21,6 +22,10 @@ pub use bootstrap::{
 pub use diff::diff;
 pub use error::PacemakerError;
 pub use fencing::{FenceRecord, FenceStatus, parse_fence_history};
+pub use live::{
+    CRM_MON, FENCE_DEVICES, NodeHealth, STACK_UNITS, StatusPoller, cuts_off, fault_spec, journal_events,
+    journal_export, lists_watchdog, stack_entries, unready,
+};
 pub use read::read_journal;
 pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
 pub use status::{ClusterStatus, FailCount, Group, Node, Resource, ServiceView, error_state, parse_crm_mon};

@@ -1,0 +1,516 @@
+//! `hadrill run`: scenarios on a lab of real VMs with the Pacemaker stack. For each scenario:
+//! validate (all of them first), build or reuse the image, bring the lab up, bootstrap the
+//! stack, gate on readiness, execute the steps, collect, judge, write the run directory, print
+//! the summary, tear down (also on error and Ctrl-C, unless --keep). Exits with the verdict.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hadrill::check::{EXIT_INVALID_INPUT, Verdict};
+use hadrill::image::{BuildOptions, BuiltImage, ImageCache, Recipe, default_recipes_dir};
+use hadrill::lab::{self, Lab, LabConfig};
+use hadrill::node::connect_fleet;
+use hadrill::report::{ReportInput, summary_text, write_reports};
+use hadrill::run::{self, LabDriver, LabDriverOptions, Progress, RunOptions, RunResult, Stop};
+use hadrill::scenario::{self, Plan, StackKind, StepKind, Timing};
+use hadrill::stack::pacemaker::{NodeAddr, Profile, bootstrap_plan};
+use hadrill::timeline::{Roles, snapshot};
+use tracing::{info, warn};
+use tracing_indicatif::span_ext::IndicatifSpanExt;
+
+use crate::lab_cmds::HostArgs;
+use crate::render;
+
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// The stack to run a scenario on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StackArg {
+    Pacemaker,
+    Pve,
+}
+
+/// `hadrill run ...`
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files (YAML); each runs on a fresh lab, one after the other.
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
+    /// Also write one JUnit XML file with every scenario's checks here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Leave each lab up after its run (`hadrill lab down RUN` removes it).
+    #[arg(long)]
+    pub keep: bool,
+    /// The HA stack [default: the scenario's `stack:`].
+    #[arg(long, value_enum)]
+    pub stack: Option<StackArg>,
+    /// The run directory (with several scenarios: the directory that holds one per run)
+    /// [default: runs/<scenario>-<run id>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Image recipe to boot.
+    #[arg(long, default_value = "debian-ha", value_name = "NAME")]
+    pub image: String,
+    /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+    #[arg(long, value_name = "DIR")]
+    pub recipes: Option<PathBuf>,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// What one scenario's run produced.
+struct Outcome {
+    code: i32,
+    junit: Option<String>,
+}
+
+pub fn run(args: RunArgs, color: bool) -> i32 {
+    // 1. Every scenario valid, and runnable here, before anything is built or booted.
+    let mut plans = Vec::new();
+    let mut bad = false;
+    for f in &args.scenarios {
+        match scenario::load(f) {
+            Ok(p) => plans.push((f.clone(), p)),
+            Err(e) => {
+                bad = true;
+                crate::commands::print_load_error(&e, color);
+            }
+        }
+    }
+    if bad {
+        return EXIT_INVALID_INPUT;
+    }
+    for (f, p) in &plans {
+        let file_stack = p.stack;
+        let want = args.stack.map(|s| match s {
+            StackArg::Pacemaker => StackKind::Pacemaker,
+            StackArg::Pve => StackKind::Pve,
+        });
+        let stack = match (want, file_stack) {
+            (Some(w), Some(s)) if w != s => {
+                eprintln!("error: {} is written for the {} stack, not {}", f.display(), s.as_str(), w.as_str());
+                return EXIT_INVALID_INPUT;
+            }
+            (w, s) => w.or(s),
+        };
+        match stack {
+            Some(StackKind::Pacemaker) => {}
+            Some(StackKind::Pve) => {
+                eprintln!(
+                    "error: {}: the Proxmox VE stack cannot run on this host: its node image is built from \
+                     Proxmox's package repository (download.proxmox.com) or installation ISO, which this host \
+                     has no access to. No lab was made.\n  \
+                     hint: run the Pacemaker scenarios (scenarios/pacemaker/), or analyse a Proxmox VE cluster's \
+                     journal with `hadrill analyze`",
+                    f.display()
+                );
+                return Verdict::InfraError.exit_code();
+            }
+            None => {
+                eprintln!("error: {}: no `stack:` in the file; pass --stack pacemaker", f.display());
+                return EXIT_INVALID_INPUT;
+            }
+        }
+        if p.cluster.is_none() {
+            eprintln!("error: {}: a scenario for `hadrill run` needs a `cluster:`", f.display());
+            return EXIT_INVALID_INPUT;
+        }
+    }
+
+    // 2. The host: runtime, Ctrl-C, image, workload binary.
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Verdict::InfraError.exit_code();
+        }
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    crate::lab_cmds::watch_signals(&rt, cancel.clone());
+    let workload = match workload_binary() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Verdict::InfraError.exit_code();
+        }
+    };
+    let recipe = match Recipe::load(&args.recipes.clone().unwrap_or_else(default_recipes_dir), &args.image) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return EXIT_INVALID_INPUT;
+        }
+    };
+    let cache = ImageCache::new(&args.host.state_dir());
+    let c = cancel.clone();
+    let img = match rt
+        .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions::default(), &c)))
+    {
+        Ok(Ok(img)) => img,
+        Ok(Err(hadrill::image::ImageError::Interrupted)) => return EXIT_INTERRUPTED,
+        Ok(Err(e)) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return Verdict::InfraError.exit_code();
+        }
+        Err(e) => {
+            eprintln!("error: image build: {e}");
+            return Verdict::InfraError.exit_code();
+        }
+    };
+
+    // 3. One lab per scenario.
+    let mut codes = Vec::new();
+    let mut suites = Vec::new();
+    for (f, plan) in &plans {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let out = run_one(f, plan, &args, &img, &workload, &rt, &cancel, plans.len() > 1, color);
+        codes.push(out.code);
+        suites.extend(out.junit);
+    }
+    if let Some(path) = &args.junit
+        && let Err(e) = write_junit(path, &suites)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        codes.push(Verdict::InfraError.exit_code());
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return EXIT_INTERRUPTED;
+    }
+    // The worst verdict wins: infra error > fail > inconclusive > pass.
+    let rank = |c: i32| match c {
+        0 => 0,
+        2 => 1,
+        1 => 2,
+        _ => 3,
+    };
+    codes.into_iter().max_by_key(|c| rank(*c)).unwrap_or(0)
+}
+
+/// `hadrill-workload`, built beside `hadrill` (it is a default member of the workspace), or
+/// `$HADRILL_WORKLOAD_BIN`. It is copied into the VMs at run time rather than baked into the
+/// image: the image is cached by its recipe's hash, and the workload changes with hadrill.
+fn workload_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("HADRILL_WORKLOAD_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let me = std::env::current_exe().map_err(|e| format!("cannot find the hadrill binary: {e}"))?;
+    let beside = me.with_file_name("hadrill-workload");
+    if beside.is_file() {
+        Ok(beside)
+    } else {
+        Err(format!(
+            "{} not found: the HA service's binary is built with `cargo build --release -p hadrill-workload` \
+             (or set HADRILL_WORKLOAD_BIN)",
+            beside.display()
+        ))
+    }
+}
+
+/// The longest a plan can take if every wait runs out, for the remote loops' own limits.
+fn plan_limit(plan: &Plan, options: &RunOptions) -> Duration {
+    let mut total = Duration::from_secs(600);
+    for s in &plan.steps {
+        total += match &s.what {
+            StepKind::Await { timeout, .. } => *timeout,
+            StepKind::Wait(d) => *d,
+            StepKind::Action { timeout, .. } => *timeout,
+            StepKind::Expect(ix) => ix
+                .iter()
+                .map(|i| match &plan.expectations[*i].timing {
+                    Timing::Within { bound, .. } => *bound,
+                    Timing::Eventually { .. } => options.eventually_cap,
+                    Timing::Final => Duration::ZERO,
+                })
+                .max()
+                .unwrap_or_default(),
+            // A fault waits for readiness first.
+            StepKind::Fault { .. } => Duration::from_secs(240),
+            StepKind::Heal { .. } => Duration::from_secs(60),
+        };
+    }
+    total
+}
+
+/// Progress on one line (a bar on a terminal), and a log line whenever what is awaited
+/// changes or every 30 s, so that a CI log says what the run waits for.
+struct Bar {
+    span: tracing::Span,
+    last: String,
+    logged: Instant,
+}
+
+impl Bar {
+    fn new(name: &str) -> Bar {
+        let span = tracing::info_span!("run", scenario = name);
+        span.pb_set_style(
+            &tracing_indicatif::style::ProgressStyle::with_template("{spinner} {span_name} [{elapsed}] {wide_msg}")
+                .unwrap_or_else(|_| tracing_indicatif::style::ProgressStyle::default_spinner()),
+        );
+        let _ = span.enter();
+        Bar { span, last: String::new(), logged: Instant::now() }
+    }
+
+    fn say(&mut self, what: &str, waited: Duration, limit: Option<Duration>) {
+        let limit =
+            limit.map(|l| format!(" of at most {}", scenario::format_duration(whole_secs(l)))).unwrap_or_default();
+        let msg = format!("{what} (waited {}{limit})", scenario::format_duration(whole_secs(waited)));
+        self.span.pb_set_message(&msg);
+        if what != self.last || self.logged.elapsed() >= Duration::from_secs(30) {
+            info!("{msg}");
+            self.last = what.to_owned();
+            self.logged = Instant::now();
+        }
+    }
+
+    fn step(&mut self, p: &Progress) {
+        self.say(&format!("step {}/{}: {}", p.step, p.steps, p.what), p.waited, p.limit);
+    }
+}
+
+fn whole_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    file: &Path,
+    plan: &Plan,
+    args: &RunArgs,
+    img: &BuiltImage,
+    workload: &Path,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    several: bool,
+    color: bool,
+) -> Outcome {
+    let wall = Instant::now();
+    let cluster = plan.cluster.as_ref().expect("checked before");
+    info!("scenario {} ({}): {} nodes, {:?} storage", plan.name, file.display(), cluster.nodes.len(), cluster.storage);
+    let mut cfg = LabConfig::new(&args.host.uri(), &args.host.state_dir(), cluster.nodes.len() as u32);
+    cfg.node_memory_mib = cluster.memory_mib;
+    let c = cancel.clone();
+    let im = img.clone();
+    let lab = match rt.block_on(rt.spawn_blocking(move || Lab::up(&cfg, &im, &c))) {
+        Ok(Ok(lab)) => lab,
+        Ok(Err(lab::LabError::Interrupted)) => return Outcome { code: EXIT_INTERRUPTED, junit: None },
+        Ok(Err(e)) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return Outcome { code: Verdict::InfraError.exit_code(), junit: None };
+        }
+        Err(e) => {
+            eprintln!("error: lab: {e}");
+            return Outcome { code: Verdict::InfraError.exit_code(), junit: None };
+        }
+    };
+    let run_id = lab.run().to_string();
+    let dir = match (&args.out, several) {
+        (Some(d), false) => d.clone(),
+        (Some(d), true) => d.join(format!("{}-{run_id}", plan.name)),
+        (None, _) => PathBuf::from("runs").join(format!("{}-{run_id}", plan.name)),
+    };
+    info!(run = run_id, "lab up ({}); run directory {}", lab::describe_accel(lab.record().accel), dir.display());
+    let (code, junit) = judge(file, plan, &lab, &dir, workload, rt, cancel, color, wall);
+    Outcome { code: finish_lab(lab, args.keep, code), junit }
+}
+
+/// Drives the run on `lab`, collects, writes the run directory and prints the summary; the
+/// exit code and the JUnit suite.
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    file: &Path,
+    plan: &Plan,
+    lab: &Lab,
+    dir: &Path,
+    workload: &Path,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    color: bool,
+    wall: Instant,
+) -> (i32, Option<String>) {
+    let mut bar = Bar::new(&plan.name);
+    let options = RunOptions::default();
+    let result = drive(plan, lab, workload, rt, cancel, &options, &mut bar);
+    drop(bar);
+    let (result, mut driver) = match result {
+        Ok(x) => x,
+        Err(why) => {
+            // Not even SSH: nothing observed, nothing judged beyond the lab itself.
+            eprintln!("error: {why}");
+            let code = if cancel.load(Ordering::Relaxed) { EXIT_INTERRUPTED } else { Verdict::InfraError.exit_code() };
+            return (code, None);
+        }
+    };
+
+    // The artefact bundle (from the live lab), then the reports.
+    if !cancel.load(Ordering::Relaxed)
+        && let Err(e) = driver.write_artefacts(&dir.join("artefacts"))
+    {
+        warn!("artefacts incomplete: {e}");
+    }
+    let t0 = driver.t0();
+    driver.close();
+    drop(driver);
+    let RunResult { mut timeline, mut evaluation, stopped, .. } = result;
+    timeline.meta.source = Some(file.display().to_string());
+    timeline.meta.start = jiff::Timestamp::try_from(t0).ok().map(|t| t.to_string());
+    let roles = Roles::infer(&timeline, &evaluation.roles);
+    let snap = snapshot(&timeline, &roles);
+    evaluation.roles = roles;
+    let input = ReportInput { timeline: &timeline, evaluation: &evaluation, snapshot: &snap };
+    let mut code = evaluation.verdict.unwrap_or(Verdict::Inconclusive).exit_code();
+    let junit = Some(hadrill::report::junit_xml(&input));
+    match write_reports(dir, &input) {
+        Ok(_) => {}
+        Err(e) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            code = Verdict::InfraError.exit_code();
+        }
+    }
+    print!("{}", summary_text(&input));
+    if let Some(s) = &stopped {
+        match s {
+            Stop::Inconclusive(why) => println!("stopped early (inconclusive): {why}"),
+            Stop::InfraError(why) => println!("stopped early (infrastructure error): {why}"),
+        }
+    }
+    println!("run directory: {}", dir.display());
+    println!("wall time: {:.0} s", wall.elapsed().as_secs_f64());
+    if cancel.load(Ordering::Relaxed) {
+        code = EXIT_INTERRUPTED;
+    }
+    (code, junit)
+}
+
+/// Everything between a lab that is up and a judged run. `Err` only when the lab's VMs never
+/// answered over SSH.
+#[allow(clippy::too_many_arguments)]
+fn drive<'a>(
+    plan: &Plan,
+    lab: &'a Lab,
+    workload: &Path,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    options: &RunOptions,
+    bar: &mut Bar,
+) -> Result<(RunResult, LabDriver<'a>), String> {
+    let t = Instant::now();
+    let within = lab.scaled(Duration::from_secs(75));
+    bar.say("waiting for SSH on every VM", Duration::ZERO, Some(within));
+    let fleet = rt.block_on(async {
+        let connect = connect_fleet(lab.record(), lab.run_dir(), within);
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                r = &mut connect => break Some(r),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if cancel.load(Ordering::Relaxed) { break None; }
+                }
+            }
+        }
+    });
+    let fleet = match fleet {
+        None => return Err("interrupted".into()),
+        Some(Err(e)) => return Err(format!("SSH did not come up (console logs are in the lab's run directory): {e}")),
+        Some(Ok(f)) => f,
+    };
+    info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "SSH up on every VM");
+    let services: Vec<String> = plan.resources.iter().map(|r| r.id.clone()).collect();
+    let dopts = LabDriverOptions { run_limit: plan_limit(plan, options), ..LabDriverOptions::default() };
+    let mut driver = LabDriver::start(lab, fleet, rt.handle().clone(), cancel.clone(), services, dopts)
+        .map_err(|e| e.to_string())?;
+
+    // The stack: workload, files and commands, then the readiness gate.
+    let setup = (|| {
+        driver.prepare(workload)?;
+        let nodes: Vec<NodeAddr> =
+            lab.record().nodes().filter_map(|v| v.address().map(|ip| NodeAddr { name: v.node.clone(), ip })).collect();
+        let mut key = vec![0u8; 128];
+        std::io::Read::read_exact(
+            &mut std::fs::File::open("/dev/urandom")
+                .map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?,
+            &mut key,
+        )
+        .map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?;
+        let profile = if lab.record().accel.as_str() == "kvm" { Profile::kvm() } else { Profile::tcg() };
+        let bp = bootstrap_plan(&format!("hadrill-{}", lab.run()), &nodes, &plan.resources, &profile, &key);
+        let t = Instant::now();
+        driver.bootstrap(&bp, |what| bar.say(&format!("bootstrap: {what}"), t.elapsed(), None))
+    })();
+    if let Err(e) = setup {
+        let stop = Stop::InfraError(e.to_string());
+        return Ok((run::abandon(plan, &mut driver, options, "the Pacemaker stack was set up", stop), driver));
+    }
+    // Measured: the service ran 8-60 s after the stack was configured; a cluster that is not
+    // ready after 10 min will not be.
+    let ready_within = Duration::from_secs(600);
+    if let Err(why) = driver.wait_ready(ready_within, |why, waited| {
+        bar.say(&format!("waiting for a ready cluster: {why}"), waited, Some(ready_within))
+    }) {
+        let stop = if cancel.load(Ordering::Relaxed) {
+            Stop::InfraError("interrupted".into())
+        } else {
+            Stop::Inconclusive(format!("not ready within {}: {why}", scenario::format_duration(ready_within)))
+        };
+        return Ok((run::abandon(plan, &mut driver, options, "the cluster became ready", stop), driver));
+    }
+    let mut progress = |p: &Progress| bar.step(p);
+    let result = run::execute(plan, &mut driver, options, &mut progress);
+    Ok((result, driver))
+}
+
+/// Tears the lab down (or leaves it with --keep); the run's code, or 3 when teardown failed.
+fn finish_lab(lab: Lab, keep: bool, code: i32) -> i32 {
+    let run = lab.run().clone();
+    if keep {
+        return match lab.keep() {
+            Ok(_) => {
+                println!("lab left up: `hadrill lab down {run}` removes it");
+                code
+            }
+            Err(e) => {
+                eprintln!("error: keeping run {run}: {e}");
+                Verdict::InfraError.exit_code()
+            }
+        };
+    }
+    match lab.down() {
+        Ok((removed, took)) => {
+            info!(
+                "run {run} torn down in {:.1} s ({} domains, {} networks)",
+                took.as_secs_f64(),
+                removed.domains.len(),
+                removed.networks.len()
+            );
+            code
+        }
+        Err(e) => {
+            eprintln!("error: teardown of run {run} incomplete (`hadrill gc` removes the rest): {e}");
+            Verdict::InfraError.exit_code()
+        }
+    }
+}
+
+/// One JUnit document holding every scenario's suite.
+fn write_junit(path: &Path, docs: &[String]) -> std::io::Result<()> {
+    let mut suites = String::new();
+    for d in docs {
+        if let (Some(a), Some(b)) = (d.find("<testsuite "), d.rfind("</testsuite>")) {
+            suites.push_str(&d[a..b + "</testsuite>".len()]);
+            suites.push('\n');
+        }
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(
+        path,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hadrill run\">\n{suites}</testsuites>\n"
+        ),
+    )
+}
