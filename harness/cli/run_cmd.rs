@@ -16,6 +16,7 @@ use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::run::{self, LabDriver, LabDriverOptions, Progress, RunOptions, RunResult, Stop};
 use hadrill::scenario::{self, Plan, StackKind, StepKind, Timing};
 use hadrill::stack::pacemaker::{NodeAddr, Profile, bootstrap_plan};
+use hadrill::stack::pve;
 use hadrill::timeline::{Roles, snapshot};
 use tracing::{info, warn};
 use tracing_indicatif::span_ext::IndicatifSpanExt;
@@ -99,14 +100,24 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
         match stack {
             Some(StackKind::Pacemaker) => {}
             Some(StackKind::Pve) => {
-                eprintln!(
-                    "error: {}: the Proxmox VE stack cannot run on this host: its node image is built from \
-                     Proxmox's package repository (download.proxmox.com) or installation ISO, which this host \
-                     has no access to. No lab was made.\n  \
-                     hint: run the Pacemaker scenarios (scenarios/pacemaker/), or analyse a Proxmox VE cluster's \
-                     journal with `hadrill analyze`",
-                    f.display()
-                );
+                // Say exactly what is missing (ISO, mirror, key, proxy) before anything is built.
+                let env = |k: &str| std::env::var(k).ok();
+                let access = pve::AccessConfig::load(Path::new(pve::RECIPE), env)
+                    .and_then(|cfg| pve::check_access(&cfg, on_path));
+                match access {
+                    Err(e) => eprintln!(
+                        "error: {}: {e}
+No lab was made.",
+                        f.display()
+                    ),
+                    Ok(_) => eprintln!(
+                        "error: {}: Proxmox VE access is configured, but hadrill's lab cannot boot Proxmox VE nodes \
+                         yet (they install their own kernel and boot loader; the lab boots a kernel directly). \
+                         No lab was made.\n  hint: the generated image files and bootstrap plans are tested; \
+                         see the README's Proxmox VE section",
+                        f.display()
+                    ),
+                }
                 return Verdict::InfraError.exit_code();
             }
             None => {
@@ -513,4 +524,9 @@ fn write_junit(path: &Path, docs: &[String]) -> std::io::Result<()> {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hadrill run\">\n{suites}</testsuites>\n"
         ),
     )
+}
+
+/// An executable on PATH, as `which` finds it.
+fn on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p: &PathBuf| p.is_file())
 }

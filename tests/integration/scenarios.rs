@@ -22,6 +22,23 @@ pub fn trials() -> Vec<Trial> {
         let generated = hadrill::scenario::schema_json();
         ensure(stored == generated, || "schema/scenario.json is out of date with the scenario types: run `cargo run -q -- schema > schema/scenario.json` and commit it".into())
     }));
+    out.push(trial("scenarios::pve_run_without_proxmox_access_stops_early_and_says_what_is_missing", || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hadrill"))
+            .args(["run", "scenarios/pve/power-pull.yaml", "--color=never"])
+            .current_dir(repo())
+            .env_remove("HADRILL_PVE_ISO")
+            .env_remove("HADRILL_PVE_MIRROR")
+            .env_remove("HADRILL_PVE_KEYRING")
+            .env("HADRILL_LIBVIRT_URI", "test:///nonexistent")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure(out.status.code() == Some(3), || format!("exit {:?}: {stderr}", out.status.code()))?;
+        for needle in ["HADRILL_PVE_ISO=", "HADRILL_PVE_MIRROR=", "No lab was made."] {
+            ensure(stderr.contains(needle), || format!("missing {needle:?} in:\n{stderr}"))?;
+        }
+        Ok(())
+    }));
     out.push(trial("scenarios::usage_errors_exit_4_not_2", || {
         // 2 means "inconclusive"; clap's own exit code for misuse must not leak out.
         let run = hadrill(&["analyze"]);

@@ -94,6 +94,9 @@ fn guest_command(spec: &FaultSpec, action: FaultAction) -> Result<Option<String>
             safe_word("process name", process)?;
             Some(format!("pkill -{} -x {process}", if inject { "STOP" } else { "CONT" }))
         }
+        // Scheduled a second ahead so that the command returns before the session drops.
+        FaultSpec::Reboot { .. } if inject => Some("systemd-run --on-active=1 systemctl reboot".into()),
+        FaultSpec::Reboot { .. } => None,
         _ => return Err(FaultError::WrongPath { fault: spec.name(), needs: "the lab (it is done by the hypervisor)" }),
     })
 }

@@ -27,6 +27,8 @@ pub enum FaultSpec {
     FreezeIo { node: String, path: String },
     /// `kill -STOP` the watchdog feeder (sbd, watchdog-mux); heal: `kill -CONT`.
     FreezeWatchdogFeeder { node: String, process: String },
+    /// `systemctl reboot`, as an operator does; the node comes back by itself.
+    Reboot { node: String },
 }
 
 impl FaultSpec {
@@ -39,7 +41,8 @@ impl FaultSpec {
             | FaultSpec::KillProcess { node, .. }
             | FaultSpec::StopService { node, .. }
             | FaultSpec::FreezeIo { node, .. }
-            | FaultSpec::FreezeWatchdogFeeder { node, .. } => node,
+            | FaultSpec::FreezeWatchdogFeeder { node, .. }
+            | FaultSpec::Reboot { node } => node,
         }
     }
 
@@ -54,6 +57,7 @@ impl FaultSpec {
             FaultSpec::StopService { .. } => "stop-service",
             FaultSpec::FreezeIo { .. } => "freeze-io",
             FaultSpec::FreezeWatchdogFeeder { .. } => "freeze-watchdog-feeder",
+            FaultSpec::Reboot { .. } => "reboot",
         }
     }
 
@@ -112,6 +116,7 @@ impl FaultRecord {
             FaultSpec::StopService { .. } => (K::StopService, K::StartService),
             FaultSpec::FreezeIo { .. } => (K::FreezeIo, K::ThawIo),
             FaultSpec::FreezeWatchdogFeeder { .. } => (K::FreezeWatchdog, K::ThawWatchdog),
+            FaultSpec::Reboot { .. } => (K::Reboot, K::Reboot),
         };
         let fault = if self.action == FaultAction::Heal { heal } else { inject };
         Some(EventData::Fault { node: self.spec.node().to_owned(), fault, step: None })

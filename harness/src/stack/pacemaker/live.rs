@@ -147,6 +147,7 @@ pub fn fault_spec(fault: &Fault, node: &str) -> FaultSpec {
         Fault::FreezeIo => FaultSpec::FreezeIo { node, path: "/".into() },
         Fault::FreezeWatchdog => FaultSpec::FreezeWatchdogFeeder { node, process: "sbd".into() },
         Fault::Pause => FaultSpec::Pause { node },
+        Fault::Reboot => FaultSpec::Reboot { node },
     }
 }
 
