@@ -8,6 +8,7 @@ mod diagnostics;
 mod lab;
 mod pacemaker_cib;
 mod readme;
+mod run_cli;
 mod scenarios;
 mod support;
 mod workload;
@@ -20,6 +21,7 @@ fn main() {
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
+    trials.extend(run_cli::trials());
     trials.extend(pacemaker_cib::trials());
     trials.extend(workload::trials());
     trials.extend(lab::trials());
