@@ -9,6 +9,7 @@ mod lab;
 mod pacemaker_cib;
 mod pve;
 mod readme;
+mod run_cli;
 mod scenarios;
 mod support;
 mod workload;
@@ -21,6 +22,7 @@ fn main() {
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
+    trials.extend(run_cli::trials());
     trials.extend(pacemaker_cib::trials());
     trials.extend(pve::trials());
     trials.extend(workload::trials());

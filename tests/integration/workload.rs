@@ -46,7 +46,7 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// The workload binary, built once per test run.
-fn workload_bin() -> Result<PathBuf, String> {
+pub(crate) fn workload_bin() -> Result<PathBuf, String> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(p) = std::env::var_os("HADRILL_WORKLOAD_BIN") {

@@ -36,6 +36,9 @@ fn lab_objects() -> Vec<String> {
 pub fn power_pull_passes() -> Result<(), String> {
     let out = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = out.path().join("run");
+    // The HA service's binary, built like the workload tests build it (a fresh clone may not
+    // have it beside the hadrill binary yet).
+    let workload = crate::workload::workload_bin()?;
     let before = lab_objects();
     let t = Instant::now();
     let run = Command::new(env!("CARGO_BIN_EXE_hadrill"))
@@ -44,6 +47,7 @@ pub fn power_pull_passes() -> Result<(), String> {
         .arg("--color=never")
         .current_dir(repo())
         .env("NO_COLOR", "1")
+        .env("HADRILL_WORKLOAD_BIN", &workload)
         .output()
         .map_err(|e| format!("hadrill runs: {e}"))?;
     let stdout = String::from_utf8_lossy(&run.stdout);
