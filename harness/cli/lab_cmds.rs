@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hadrill::image::{BuildOptions, ImageCache, Recipe, default_recipes_dir};
 use hadrill::lab::{self, Hypervisor, Lab, LabConfig, RunId, default_state_dir};
-use hadrill::node::connect_fleet;
+use hadrill::node::{Fleet, SshError, connect_fleet};
 use miette::{IntoDiagnostic, Result};
 
 const EXIT_OK: i32 = 0;
@@ -146,6 +146,27 @@ pub(crate) fn watch_signals(rt: &tokio::runtime::Runtime, cancel: Arc<AtomicBool
         eprintln!("\ninterrupted: tearing down");
         cancel.store(true, Ordering::Relaxed);
     });
+}
+
+/// SSH to every VM of the lab, giving up (`None`) as soon as Ctrl-C sets `cancel`.
+pub(crate) fn connect_or_cancel(
+    rt: &tokio::runtime::Runtime,
+    lab: &Lab,
+    within: Duration,
+    cancel: &AtomicBool,
+) -> Option<std::result::Result<Fleet, SshError>> {
+    rt.block_on(async {
+        let connect = connect_fleet(lab.record(), lab.run_dir(), within);
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                r = &mut connect => break Some(r),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if cancel.load(Ordering::Relaxed) { break None; }
+                }
+            }
+        }
+    })
 }
 
 fn parse_run(s: &str) -> Result<RunId> {
@@ -350,18 +371,7 @@ fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<Path
 
     // SSH on every VM, racing Ctrl-C.
     let within = lab.scaled(Duration::from_secs(75));
-    let fleet = rt.block_on(async {
-        let connect = connect_fleet(lab.record(), lab.run_dir(), within);
-        tokio::pin!(connect);
-        loop {
-            tokio::select! {
-                r = &mut connect => break Some(r),
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                    if cancel.load(Ordering::Relaxed) { break None; }
-                }
-            }
-        }
-    });
+    let fleet = connect_or_cancel(&rt, &lab, within, &cancel);
     let fleet = match fleet {
         None => return Ok(teardown(lab, EXIT_INTERRUPTED)),
         Some(Err(e)) => {

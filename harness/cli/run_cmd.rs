@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use hadrill::check::{EXIT_INVALID_INPUT, Verdict};
 use hadrill::image::{BuildOptions, BuiltImage, ImageCache, Recipe, default_recipes_dir};
 use hadrill::lab::{self, Lab, LabConfig};
-use hadrill::node::connect_fleet;
 use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::run::{self, LabDriver, LabDriverOptions, Progress, RunOptions, RunResult, Stop};
 use hadrill::scenario::{self, Plan, StackKind, StepKind, Timing};
@@ -412,18 +411,7 @@ fn drive<'a>(
     let t = Instant::now();
     let within = lab.scaled(Duration::from_secs(75));
     bar.say("waiting for SSH on every VM", Duration::ZERO, Some(within));
-    let fleet = rt.block_on(async {
-        let connect = connect_fleet(lab.record(), lab.run_dir(), within);
-        tokio::pin!(connect);
-        loop {
-            tokio::select! {
-                r = &mut connect => break Some(r),
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                    if cancel.load(Ordering::Relaxed) { break None; }
-                }
-            }
-        }
-    });
+    let fleet = crate::lab_cmds::connect_or_cancel(rt, lab, within, cancel);
     let fleet = match fleet {
         None => return Err("interrupted".into()),
         Some(Err(e)) => return Err(format!("SSH did not come up (console logs are in the lab's run directory): {e}")),
