@@ -52,7 +52,7 @@ impl Read {
 
 /// A JSON export whose framing cannot be read. Each stack wraps it in its own error type.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum FramingError {
+pub enum FramingError {
     #[error("line {line}: not a journal JSON entry: {source}")]
     Json {
         line: u64,

@@ -4,5 +4,7 @@
 
 mod corosync;
 pub(crate) mod journal;
+
+pub use journal::FramingError;
 pub mod pacemaker;
 pub mod pve;

@@ -1,5 +1,7 @@
 //! Why Pacemaker's output (crm_mon or stonith_admin XML, a journal export) could not be read.
 
+use crate::stack::journal::FramingError;
+
 /// An error reading Pacemaker's output. Journal lines the reader does not understand are not
 /// errors (they are counted in `Meta::unrecognised`); only output whose structure cannot be
 /// read is.
@@ -27,14 +29,7 @@ pub enum PacemakerError {
          (`journalctl -o json`)"
     )]
     UnknownFormat { line: u64, looked_like: String },
-    #[error("line {line}: not a journal JSON entry: {source}")]
-    Json {
-        line: u64,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("line {line}: journal entry has no {field}")]
-    MissingField { line: u64, field: &'static str },
-    #[error("line {line}: bad {field} `{value}`")]
-    BadField { line: u64, field: &'static str, value: String },
+    /// A JSON export whose framing cannot be read (shared by every stack's reader).
+    #[error(transparent)]
+    Framing(#[from] FramingError),
 }

@@ -5,7 +5,7 @@
 //! the time since the earliest entry (exports of several nodes may be concatenated), cut to
 //! milliseconds; `Meta::start` is that entry's wall-clock time.
 
-use crate::stack::journal::{self, FramingError, Line};
+use crate::stack::journal::{self, Line};
 use crate::timeline::{Meta, Seconds, Timeline};
 
 use super::PacemakerError;
@@ -31,11 +31,7 @@ pub fn read_journal(bytes: &[u8]) -> Result<Timeline, PacemakerError> {
         sink.message(&mut at, l.message)
     };
     let (format, read) = if first.trim_ascii_start().starts_with(b"{") {
-        let read = journal::read_json(bytes, |l| entry(&mut sink, l)).map_err(|e| match e {
-            FramingError::Json { line, source } => PacemakerError::Json { line, source },
-            FramingError::MissingField { line, field } => PacemakerError::MissingField { line, field },
-            FramingError::BadField { line, field, value } => PacemakerError::BadField { line, field, value },
-        })?;
+        let read = journal::read_json(bytes, |l| entry(&mut sink, l))?;
         ("journal-json", read)
     } else if journal::looks_short(first) {
         ("journal-short-iso-precise", journal::read_short(bytes, |l| entry(&mut sink, l)))

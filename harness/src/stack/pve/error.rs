@@ -1,5 +1,7 @@
 //! Why a Proxmox HA log could not be read.
 
+use crate::stack::journal::FramingError;
+
 /// An error reading a log. Lines the reader does not understand are not errors (they are
 /// counted in `Meta::unrecognised`); only a file whose framing cannot be read is.
 #[derive(Debug, thiserror::Error)]
@@ -13,16 +15,9 @@ pub enum LogError {
          journal-json (`journalctl -o json`)"
     )]
     UnknownFormat { line: u64, looked_like: String },
-    #[error("line {line}: not a journal JSON entry: {source}")]
-    Json {
-        line: u64,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("line {line}: journal entry has no {field}")]
-    MissingField { line: u64, field: &'static str },
-    #[error("line {line}: bad {field} `{value}`")]
-    BadField { line: u64, field: &'static str, value: String },
+    /// A JSON export whose framing cannot be read (shared by every stack's reader).
+    #[error(transparent)]
+    Framing(#[from] FramingError),
 }
 
 /// Why hadrill cannot install Proxmox VE on the lab nodes: what is missing and how to provide

@@ -7,7 +7,7 @@
 //! reads as in the simulator (`node1/crm`). `t` is the time since the earliest entry
 //! (exports of several nodes may be concatenated), cut to milliseconds.
 
-use crate::stack::journal::{self as framing, FramingError, Line};
+use crate::stack::journal::{self as framing, Line};
 use crate::timeline::Seconds;
 
 use super::LogError;
@@ -48,9 +48,5 @@ pub(crate) fn parse_short(bytes: &[u8], sink: &mut Sink) -> Read {
 
 /// Parse `journalctl -o json` output: one entry per line.
 pub(crate) fn parse_json(bytes: &[u8], sink: &mut Sink) -> Result<Read, LogError> {
-    framing::read_json(bytes, |l| entry(sink, l)).map_err(|e| match e {
-        FramingError::Json { line, source } => LogError::Json { line, source },
-        FramingError::MissingField { line, field } => LogError::MissingField { line, field },
-        FramingError::BadField { line, field, value } => LogError::BadField { line, field, value },
-    })
+    Ok(framing::read_json(bytes, |l| entry(sink, l))?)
 }

@@ -1,6 +1,7 @@
 //! Tests of the Proxmox HA reader: each rule on real lines, the three framings of one
 //! message, detection, errors, and every regression case of the HA manager's corpus.
 
+use crate::stack::FramingError;
 use std::path::{Path, PathBuf};
 
 use crate::timeline::{
@@ -512,11 +513,14 @@ fn errors_say_what_went_wrong() {
     let good = r#"{"__REALTIME_TIMESTAMP":"1795346172000000","_HOSTNAME":"node1","SYSLOG_IDENTIFIER":"pve-ha-crm","MESSAGE":"x"}"#;
     let log = format!("{good}\n{good}\n{{\"MESSAGE\": \"broken\n{good}\n");
     let err = read_log(log.as_bytes()).unwrap_err();
-    assert!(matches!(err, LogError::Json { line: 3, .. }), "{err:?}");
+    assert!(matches!(err, LogError::Framing(FramingError::Json { line: 3, .. })), "{err:?}");
     assert!(err.to_string().starts_with("line 3: "), "{err}");
 
     let err = read_log(b"{\"MESSAGE\":\"no time\"}\n").unwrap_err();
-    assert!(matches!(err, LogError::MissingField { line: 1, field: "__REALTIME_TIMESTAMP" }), "{err:?}");
+    assert!(
+        matches!(err, LogError::Framing(FramingError::MissingField { line: 1, field: "__REALTIME_TIMESTAMP" })),
+        "{err:?}"
+    );
 }
 
 #[test]
