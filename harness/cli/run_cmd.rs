@@ -14,7 +14,7 @@ use hadrill::lab::{self, Lab, LabConfig};
 use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::run::{self, LabDriver, LabDriverOptions, Progress, RunOptions, RunResult, Stop};
 use hadrill::scenario::{self, Plan, StackKind, StepKind, Timing};
-use hadrill::stack::pacemaker::{NodeAddr, Profile, bootstrap_plan};
+use hadrill::stack::pacemaker::{NodeAddr, Profile, Sabotage, bootstrap_plan};
 use hadrill::stack::pve;
 use hadrill::timeline::{Roles, snapshot};
 use tracing::{info, warn};
@@ -30,6 +30,30 @@ const EXIT_INTERRUPTED: i32 = 130;
 pub enum StackArg {
     Pacemaker,
     Pve,
+}
+
+/// A set-up broken on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SabotageArg {
+    /// sbd disabled and stonith-enabled=false (the only way Pacemaker runs resources without
+    /// sbd): nothing fences a lost node.
+    NoSbd,
+    /// No watchdog device or module (no i6300esb, softdog blacklisted, SBD_WATCHDOG_DEV=/dev/null):
+    /// nothing resets a node whose sbd hangs.
+    NoWatchdog,
+    /// Once the service runs, its failure budget is used up on every other node: a fault
+    /// leaves it nowhere to go.
+    RelocateExhausted,
+}
+
+impl From<SabotageArg> for Sabotage {
+    fn from(a: SabotageArg) -> Sabotage {
+        match a {
+            SabotageArg::NoSbd => Sabotage::NoSbd,
+            SabotageArg::NoWatchdog => Sabotage::NoWatchdog,
+            SabotageArg::RelocateExhausted => Sabotage::RelocateExhausted,
+        }
+    }
 }
 
 /// `hadrill run ...`
@@ -57,6 +81,10 @@ pub struct RunArgs {
     /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
     #[arg(long, value_name = "DIR")]
     pub recipes: Option<PathBuf>,
+    /// Break the cluster's set-up on purpose, to show that the scenario catches it: the run
+    /// must then FAIL (exit 1), naming the expectation that was not met.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub sabotage: Option<SabotageArg>,
     #[command(flatten)]
     pub host: HostArgs,
 }
@@ -301,8 +329,13 @@ fn run_one(
     let wall = Instant::now();
     let cluster = plan.cluster.as_ref().expect("checked before");
     info!("scenario {} ({}): {} nodes, {:?} storage", plan.name, file.display(), cluster.nodes.len(), cluster.storage);
+    let sabotage = args.sabotage.map(Sabotage::from);
+    if let Some(s) = sabotage {
+        warn!("set-up broken on purpose ({s}): {}; this run must FAIL", s.about());
+    }
     let mut cfg = LabConfig::new(&args.host.uri(), &args.host.state_dir(), cluster.nodes.len() as u32);
     cfg.node_memory_mib = cluster.memory_mib;
+    cfg.watchdog = sabotage.is_none_or(|s| s.hardware_watchdog());
     let c = cancel.clone();
     let im = img.clone();
     let lab = match rt.block_on(rt.spawn_blocking(move || Lab::up(&cfg, &im, &c))) {
@@ -318,13 +351,17 @@ fn run_one(
         }
     };
     let run_id = lab.run().to_string();
+    let name = match sabotage {
+        Some(s) => format!("{}-{s}-{run_id}", plan.name),
+        None => format!("{}-{run_id}", plan.name),
+    };
     let dir = match (&args.out, several) {
         (Some(d), false) => d.clone(),
-        (Some(d), true) => d.join(format!("{}-{run_id}", plan.name)),
-        (None, _) => PathBuf::from("runs").join(format!("{}-{run_id}", plan.name)),
+        (Some(d), true) => d.join(name),
+        (None, _) => PathBuf::from("runs").join(name),
     };
     info!(run = run_id, "lab up ({}); run directory {}", lab::describe_accel(lab.record().accel), dir.display());
-    let (code, junit) = judge(file, plan, &lab, &dir, workload, rt, cancel, color, wall);
+    let (code, junit) = judge(file, plan, sabotage, &lab, &dir, workload, rt, cancel, color, wall);
     Outcome { code: finish_lab(lab, args.keep, code), junit }
 }
 
@@ -334,6 +371,7 @@ fn run_one(
 fn judge(
     file: &Path,
     plan: &Plan,
+    sabotage: Option<Sabotage>,
     lab: &Lab,
     dir: &Path,
     workload: &Path,
@@ -344,7 +382,7 @@ fn judge(
 ) -> (i32, Option<String>) {
     let mut bar = Bar::new(&plan.name);
     let options = RunOptions::default();
-    let result = drive(plan, lab, workload, rt, cancel, &options, &mut bar);
+    let result = drive(plan, sabotage, lab, workload, rt, cancel, &options, &mut bar);
     drop(bar);
     let (result, mut driver) = match result {
         Ok(x) => x,
@@ -368,6 +406,7 @@ fn judge(
     let RunResult { mut timeline, mut evaluation, stopped, .. } = result;
     timeline.meta.source = Some(file.display().to_string());
     timeline.meta.start = jiff::Timestamp::try_from(t0).ok().map(|t| t.to_string());
+    timeline.meta.setup = sabotage.map(|s| format!("broken on purpose ({s}): {}", s.about()));
     let roles = Roles::infer(&timeline, &evaluation.roles);
     let snap = snapshot(&timeline, &roles);
     evaluation.roles = roles;
@@ -401,6 +440,7 @@ fn judge(
 #[allow(clippy::too_many_arguments)]
 fn drive<'a>(
     plan: &Plan,
+    sabotage: Option<Sabotage>,
     lab: &'a Lab,
     workload: &Path,
     rt: &tokio::runtime::Runtime,
@@ -419,7 +459,7 @@ fn drive<'a>(
     };
     info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "SSH up on every VM");
     let services: Vec<String> = plan.resources.iter().map(|r| r.id.clone()).collect();
-    let dopts = LabDriverOptions { run_limit: plan_limit(plan, options), ..LabDriverOptions::default() };
+    let dopts = LabDriverOptions { run_limit: plan_limit(plan, options), sabotage, ..LabDriverOptions::default() };
     let mut driver = LabDriver::start(lab, fleet, rt.handle().clone(), cancel.clone(), services, dopts)
         .map_err(|e| e.to_string())?;
 
@@ -436,7 +476,7 @@ fn drive<'a>(
         )
         .map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?;
         let profile = if lab.record().accel.as_str() == "kvm" { Profile::kvm() } else { Profile::tcg() };
-        let bp = bootstrap_plan(&format!("hadrill-{}", lab.run()), &nodes, &plan.resources, &profile, &key);
+        let bp = bootstrap_plan(&format!("hadrill-{}", lab.run()), &nodes, &plan.resources, &profile, &key, sabotage);
         let t = Instant::now();
         driver.bootstrap(&bp, |what| bar.say(&format!("bootstrap: {what}"), t.elapsed(), None))
     })();
@@ -456,6 +496,10 @@ fn drive<'a>(
             Stop::Inconclusive(format!("not ready within {}: {why}", scenario::format_duration(ready_within)))
         };
         return Ok((run::abandon(plan, &mut driver, options, "the cluster became ready", stop), driver));
+    }
+    if let Err(e) = driver.sabotage(&plan.resources) {
+        let stop = Stop::InfraError(e.to_string());
+        return Ok((run::abandon(plan, &mut driver, options, "the set-up was broken as asked", stop), driver));
     }
     let mut progress = |p: &Progress| bar.step(p);
     let result = run::execute(plan, &mut driver, options, &mut progress);

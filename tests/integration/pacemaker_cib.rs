@@ -38,7 +38,7 @@ fn check() -> Result<(), String> {
         .enumerate()
         .map(|(i, n)| NodeAddr { name: n.clone(), ip: [10, 0, 0, 10 + i as u8].into() })
         .collect();
-    let boot = bootstrap_plan("t", &nodes, &plan.resources, &Profile::tcg(), b"key");
+    let boot = bootstrap_plan("t", &nodes, &plan.resources, &Profile::tcg(), b"key", None);
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let cib = dir.path().join("cib.xml");
     let empty = Command::new("cibadmin").arg("--empty").output().map_err(|e| e.to_string())?;

@@ -45,9 +45,24 @@ fn examples(text: &str) -> Vec<Example> {
     out
 }
 
+/// CI runs `hadrill run` with the README's own command: every such line of `.ci/run`
+/// must appear in the README as written.
+fn ci_runs_the_readme_command() -> Result<(), String> {
+    let read = |p: &str| std::fs::read_to_string(repo().join(p)).map_err(|e| format!("{p}: {e}"));
+    let (ci, readme) = (read(".ci/run")?, read("README.md")?);
+    let runs: Vec<&str> =
+        ci.lines().map(str::trim).filter(|l| l.starts_with("./target/release/hadrill run ")).collect();
+    ensure(!runs.is_empty(), || ".ci/run runs no `./target/release/hadrill run`".to_owned())?;
+    for r in runs {
+        ensure(readme.contains(r), || format!("the README does not show the command CI runs: `{r}`"))?;
+    }
+    Ok(())
+}
+
 pub fn trials() -> Vec<Trial> {
+    let ci = trial("readme::ci_runs_the_readme_command", ci_runs_the_readme_command);
     if let Err(why) = corpus() {
-        return vec![skipped("readme::examples", format!("the README's examples read the corpus: {why}"))];
+        return vec![ci, skipped("readme::examples", format!("the README's examples read the corpus: {why}"))];
     }
     let text = std::fs::read_to_string(repo().join("README.md")).unwrap_or_default();
     examples(&text)
@@ -76,5 +91,6 @@ pub fn trials() -> Vec<Trial> {
                 })
             })
         })
+        .chain([ci])
         .collect()
 }

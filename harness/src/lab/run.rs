@@ -34,6 +34,9 @@ pub struct LabConfig {
     pub storage_memory_mib: u32,
     /// Whether to add the NFS server VM.
     pub with_storage: bool,
+    /// Whether the nodes have a watchdog: the emulated i6300esb, and softdog allowed. Off
+    /// only to break a set-up on purpose (no device, both modules blacklisted).
+    pub watchdog: bool,
 }
 
 impl LabConfig {
@@ -45,6 +48,7 @@ impl LabConfig {
             node_memory_mib: 768,
             storage_memory_mib: 512,
             with_storage: true,
+            watchdog: true,
         }
     }
 }
@@ -229,6 +233,12 @@ impl Lab {
                 nfs,
             ));
         }
+        if !cfg.watchdog {
+            for s in specs.iter_mut().filter(|s| s.role == VmRole::Node) {
+                s.watchdog = false;
+                s.cmdline.push_str(" module_blacklist=softdog,i6300esb");
+            }
+        }
         for spec in &specs {
             check(cancel)?;
             create_overlay(&image.base(), &spec.disk, cancel)?;
@@ -292,6 +302,7 @@ impl Lab {
             nics,
             console_log: self.dir.console(node),
             holder: super::state::holder_token(),
+            watchdog: true,
         }
     }
 

@@ -162,6 +162,8 @@ pub struct DomainSpec {
     pub console_log: PathBuf,
     /// `PID:START` of the creating process, recorded in the ownership mark.
     pub holder: String,
+    /// An emulated i6300esb that resets the VM when it expires.
+    pub watchdog: bool,
 }
 
 impl DomainSpec {
@@ -216,7 +218,9 @@ impl DomainSpec {
             "    <serial type='file'>\n      <source path='{}' append='on'/>\n      <target type='isa-serial' port='0'>\n        <model name='isa-serial'/>\n      </target>\n    </serial>",
             escape(&self.console_log.to_string_lossy())
         );
-        x.push_str("    <watchdog model='i6300esb' action='reset'/>\n");
+        if self.watchdog {
+            x.push_str("    <watchdog model='i6300esb' action='reset'/>\n");
+        }
         x.push_str("    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
         x.push_str("    <memballoon model='none'/>\n");
         x.push_str("  </devices>\n</domain>\n");
@@ -268,7 +272,15 @@ mod tests {
             }],
             console_log: "/tmp/<console>.log".into(),
             holder: "1:2".into(),
+            watchdog: true,
         }
+    }
+
+    #[test]
+    fn a_node_without_a_watchdog_has_no_device() {
+        let x = DomainSpec { watchdog: false, ..spec() }.to_xml();
+        assert!(!x.contains("<watchdog"), "{x}");
+        assert!(spec().to_xml().contains("<watchdog model='i6300esb'"));
     }
 
     #[test]

@@ -131,6 +131,7 @@ pub(crate) fn basic1_timeline() -> Timeline {
             end: s(720.0),
             lines: 57,
             unrecognised: 3,
+            setup: None,
         },
     )
 }
@@ -292,6 +293,7 @@ pub(crate) fn soak_timeline() -> Timeline {
             end: s(10800.0),
             lines: 0,
             unrecognised: 0,
+            setup: Some("broken on purpose (no-sbd): sbd disabled, stonith-enabled=false".into()),
         },
     )
 }

@@ -105,6 +105,9 @@ pub fn html(input: &ReportInput) -> String {
                                 (source_line(tl)) " · " (span_line(tl)) " · " (tl.events.len()) " events"
                                 @if tl.meta.lines > 0 { " from " (tl.meta.lines) " lines (" (tl.meta.unrecognised) " unrecognised)" }
                             }
+                            @if let Some(setup) = &tl.meta.setup {
+                                p class="meta" { strong { "Set-up: " } (setup) }
+                            }
                         }
                     }
                     section class="timeline" {

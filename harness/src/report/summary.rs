@@ -133,6 +133,9 @@ pub fn summary_md(input: &ReportInput) -> String {
     let _ = writeln!(md, "- log: {}", md_cell(&source_line(tl)));
     let _ = writeln!(md, "- time span: {}", md_cell(&span_line(tl)));
     let _ = writeln!(md, "- lines read: {}, unrecognised: {}", tl.meta.lines, tl.meta.unrecognised);
+    if let Some(setup) = &tl.meta.setup {
+        let _ = writeln!(md, "- set-up: {}", md_cell(setup));
+    }
     if !ev.roles.0.is_empty() {
         let roles: Vec<String> = ev.roles.0.iter().map(|(n, r)| format!("{} = {}", md_cell(n), md_cell(r))).collect();
         let _ = writeln!(md, "- roles: {}", roles.join(", "));
@@ -148,6 +151,9 @@ pub fn summary_text(input: &ReportInput) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "hadrill: {}", ev.title);
     let _ = writeln!(out, "verdict: {}, {}", verdict_label(ev.verdict), verdict_meaning(ev.verdict));
+    if let Some(setup) = &tl.meta.setup {
+        let _ = writeln!(out, "set-up:  {setup}");
+    }
     if !ev.checks.is_empty() {
         let _ = writeln!(out, "checks:  {}\n", Counts::of(&ev.checks).sentence());
     }
@@ -253,6 +259,12 @@ mod tests {
         assert!(text.contains("0s..10800s (3h), t=0 at 2025-03-01T02:00:00Z"), "{text}");
         assert!(text.contains("+380s") && text.contains("+20m35.5s"), "{text}");
         assert!(text.lines().count() <= 30, "{text}");
+        // A set-up broken on purpose is said at the top, in both summaries.
+        assert_eq!(
+            text.lines().nth(2),
+            Some("set-up:  broken on purpose (no-sbd): sbd disabled, stonith-enabled=false")
+        );
+        assert!(summary_md(&input).contains("- set-up: broken on purpose (no-sbd)"));
     }
 
     #[test]

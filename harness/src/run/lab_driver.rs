@@ -30,7 +30,7 @@ use crate::fault::{FaultAction, apply_guest, apply_hypervisor};
 use crate::lab::{DomainEvents, Lab, LabRecord};
 use crate::node::{ClockOffset, Fleet, KnownHosts, NodeSession, Output, RunKey, SessionOptions, SshError};
 use crate::scenario::{Action, Fault};
-use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On};
+use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
 use crate::timeline::{Event, Seconds};
 use crate::workload;
 
@@ -49,6 +49,8 @@ pub struct LabDriverOptions {
     pub run_limit: Duration,
     /// How long a fault waits for the cluster's steady state before giving up.
     pub ready_before_fault: Duration,
+    /// A set-up broken on purpose: what "ready" means, and what is done once it is.
+    pub sabotage: Option<Sabotage>,
 }
 
 impl Default for LabDriverOptions {
@@ -57,6 +59,7 @@ impl Default for LabDriverOptions {
             poll: Duration::from_millis(2500),
             run_limit: Duration::from_secs(3600),
             ready_before_fault: Duration::from_secs(180),
+            sabotage: None,
         }
     }
 }
@@ -183,6 +186,8 @@ async fn upload(session: &NodeSession, path: &str, mode: u32, bytes: &[u8], time
 struct PollState {
     /// Nodes a fault cut off: not asked about the cluster until healed.
     avoid: BTreeSet<String>,
+    /// Faults injected and not healed, as (fault, node).
+    active: BTreeSet<(String, String)>,
     status: Option<ClusterStatus>,
     /// The node whose view the last good poll was.
     from: Option<String>,
@@ -586,7 +591,8 @@ impl<'a> LabDriver<'a> {
                     h.watchdog = Some(true);
                 }
             }
-            let why = pcmk::unready(status.as_ref(), &self.nodes, &self.services, &health);
+            let fencing = self.options.sabotage.is_none_or(|s| s.fencing_expected());
+            let why = pcmk::unready(status.as_ref(), &self.nodes, &self.services, &health, fencing);
             if why.is_empty() {
                 info!(secs = format!("{:.1}", start.elapsed().as_secs_f64()), "cluster ready");
                 return Ok(());
@@ -597,6 +603,40 @@ impl<'a> LabDriver<'a> {
             }
             progress(&why.join("; "), start.elapsed());
             std::thread::sleep(Duration::from_secs(3));
+        }
+    }
+
+    /// Breaks the ready cluster as the sabotage says (if it does anything at this point) and
+    /// waits until crm_mon shows it took, for at most a minute.
+    pub fn sabotage(&mut self, resources: &[crate::scenario::ResourcePlan]) -> Result<(), DriverError> {
+        let Some(sabotage) = self.options.sabotage else { return Ok(()) };
+        let Some(status) = lock(&self.state).status.clone() else {
+            return Err(DriverError::Infra("no cluster status to sabotage".into()));
+        };
+        let Some(cmd) = sabotage.after_ready(&status, resources, &self.nodes) else { return Ok(()) };
+        let node = self.any_node();
+        self.rt
+            .block_on(self.sessions.run(&node, &cmd, Duration::from_secs(60)))
+            .map_err(|e| infra(&format!("sabotage {sabotage}"), e))?;
+        let start = Instant::now();
+        let polls = lock(&self.state).polls;
+        loop {
+            let st = lock(&self.state);
+            // A poll that started after the command, showing the fail counts.
+            if st.polls >= polls + 2
+                && st.status.as_ref().is_some_and(|s| s.fail_counts.iter().any(|f| f.fail_count > 0))
+            {
+                info!(node, "sabotage {sabotage} in place: {cmd}");
+                return Ok(());
+            }
+            drop(st);
+            if start.elapsed() > Duration::from_secs(60) {
+                return Err(DriverError::Infra(format!(
+                    "sabotage {sabotage}: crm_mon shows no fail counts a minute after `{cmd}`"
+                )));
+            }
+            self.cancelled()?;
+            std::thread::sleep(Duration::from_millis(500));
         }
     }
 
@@ -780,7 +820,10 @@ impl Driver for LabDriver<'_> {
 
     fn fault(&mut self, fault: &Fault, node: &str, heal: bool) -> Result<Seconds, DriverError> {
         self.cancelled()?;
-        if !heal {
+        // A fault on top of one still in effect (two power pulls for a quorum loss) cannot
+        // wait for a steady cluster: the first one is why it is not steady.
+        let alone = lock(&self.state).active.is_empty();
+        if !heal && alone {
             // notes/tcg-lab.md: a fault injected into a cluster that only looks ready (no
             // fence device on the DC) stalls it; that must not be judged as the stack's doing.
             let limit = self.options.ready_before_fault;
@@ -802,10 +845,15 @@ impl Driver for LabDriver<'_> {
         };
         {
             let mut st = lock(&self.state);
+            let key = (fault.name().to_owned(), node.to_owned());
             if heal {
                 st.avoid.remove(node);
-            } else if pcmk::cuts_off(fault) {
-                st.avoid.insert(node.to_owned());
+                st.active.remove(&key);
+            } else {
+                st.active.insert(key);
+                if pcmk::cuts_off(fault) {
+                    st.avoid.insert(node.to_owned());
+                }
             }
         }
         // The old session is of no use after a power cycle or a reset; open a fresh one when

@@ -21,6 +21,9 @@ pub struct Meta {
     /// Lines read, and lines that no reader recognised (kept out of the timeline).
     pub lines: u64,
     pub unrecognised: u64,
+    /// How the cluster was set up, when that is not the sound default (a sabotage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<String>,
 }
 
 /// Events in time order (stable for events at the same instant: source order is kept).

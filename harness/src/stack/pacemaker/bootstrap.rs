@@ -13,6 +13,7 @@ use std::net::Ipv4Addr;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::Sabotage;
 use crate::scenario::ResourcePlan;
 
 /// Timers for the speed of the lab.
@@ -100,20 +101,33 @@ pub struct BootstrapPlan {
 pub const SHARED_DIR: &str = "/mnt/shared";
 
 /// The plan for `nodes` (cluster network addresses) carrying `resources`. `authkey` is the
-/// run's corosync key (random, 128 bytes or more).
+/// run's corosync key (random, 128 bytes or more). `sabotage` breaks the set-up on purpose.
 pub fn bootstrap_plan(
     cluster: &str,
     nodes: &[NodeAddr],
     resources: &[ResourcePlan],
     profile: &Profile,
     authkey: &[u8],
+    sabotage: Option<Sabotage>,
 ) -> BootstrapPlan {
-    let files = vec![
+    let watchdog = sabotage.is_none_or(|s| s.hardware_watchdog());
+    let sbd = sabotage.is_none_or(|s| s.fencing_expected());
+    let mut files = vec![
         NodeFile { path: "/etc/corosync/corosync.conf", mode: 0o644, content: corosync_conf(cluster, nodes, profile) },
         NodeFile { path: "/etc/corosync/authkey.b64", mode: 0o400, content: format!("{}\n", BASE64.encode(authkey)) },
-        NodeFile { path: "/etc/default/sbd", mode: 0o644, content: sbd_defaults(profile) },
-        NodeFile { path: "/etc/modules-load.d/hadrill-softdog.conf", mode: 0o644, content: "softdog\n".into() },
+        NodeFile {
+            path: "/etc/default/sbd",
+            mode: 0o644,
+            content: sbd_defaults(profile, if watchdog { "/dev/watchdog" } else { "/dev/null" }),
+        },
     ];
+    if watchdog {
+        files.push(NodeFile {
+            path: "/etc/modules-load.d/hadrill-softdog.conf",
+            mode: 0o644,
+            content: "softdog\n".into(),
+        });
+    }
     let every = |what: &str, run: String| Command { on: On::Every, what: what.into(), run };
     let first = |what: &str, run: String| Command { on: On::First, what: what.into(), run };
     let mut commands = vec![
@@ -122,8 +136,16 @@ pub fn bootstrap_plan(
             "install the corosync key",
             "base64 -d /etc/corosync/authkey.b64 > /etc/corosync/authkey && chmod 400 /etc/corosync/authkey && rm /etc/corosync/authkey.b64".into(),
         ),
-        // Without a watchdog device sbd refuses to start, and nothing could fence.
-        every("load a watchdog", "test -e /dev/watchdog || modprobe softdog; test -e /dev/watchdog".into()),
+        if watchdog {
+            // Without a watchdog device sbd refuses to start, and nothing could fence.
+            every("load a watchdog", "test -e /dev/watchdog || modprobe softdog; test -e /dev/watchdog".into())
+        } else {
+            // The sabotage must have taken: no device, and softdog cannot be loaded.
+            every(
+                "check that there is no watchdog",
+                "! test -e /dev/watchdog && ! modprobe softdog 2>/dev/null && ! test -e /dev/watchdog".into(),
+            )
+        },
         every(
             "let sbd and corosync wait for each other",
             format!(
@@ -134,7 +156,11 @@ pub fn bootstrap_plan(
         // Enabled so that a node reset by its watchdog or powered on again rejoins by itself;
         // the first start is the next command, once every VM has booted. One `enable` for
         // all three: each costs a daemon-reload, 50-120 s under TCG.
-        every("enable sbd, corosync and pacemaker", "systemctl enable sbd corosync pacemaker".into()),
+        if sbd {
+            every("enable sbd, corosync and pacemaker", "systemctl enable sbd corosync pacemaker".into())
+        } else {
+            every("enable corosync and pacemaker, disable sbd", "systemctl disable sbd && systemctl enable corosync pacemaker".into())
+        },
         every("start corosync and pacemaker", "systemctl start corosync pacemaker".into()),
         // crm_mon writes quorum as `with_quorum` on `<current_dc>`.
         first(
@@ -145,7 +171,7 @@ pub fn bootstrap_plan(
             ),
         ),
     ];
-    for (kind, name, value) in cluster_properties(profile) {
+    for (kind, name, value) in cluster_properties(profile, sbd) {
         commands
             .push(first(&format!("set {name}"), format!("crm_attribute --type {kind} --name {name} --update {value}")));
     }
@@ -198,15 +224,23 @@ pub fn corosync_conf(cluster: &str, nodes: &[NodeAddr], p: &Profile) -> String {
 
 /// /etc/default/sbd: watchdog-only (no shared disk), the same self-fencing model as
 /// Proxmox's watchdog-mux.
-pub fn sbd_defaults(p: &Profile) -> String {
+/// `device` is `/dev/watchdog`, or `/dev/null` for none (sbd(8): no watchdog is used).
+pub fn sbd_defaults(p: &Profile, device: &str) -> String {
     format!(
-        "# Written by hadrill: sbd in watchdog-only mode, profile {}.\nSBD_WATCHDOG_DEV=/dev/watchdog\nSBD_WATCHDOG_TIMEOUT={}\nSBD_PACEMAKER=yes\nSBD_STARTMODE=always\nSBD_DELAY_START=no\n",
+        "# Written by hadrill: sbd in watchdog-only mode, profile {}.\nSBD_WATCHDOG_DEV={device}\nSBD_WATCHDOG_TIMEOUT={}\nSBD_PACEMAKER=yes\nSBD_STARTMODE=always\nSBD_DELAY_START=no\n",
         p.name, p.sbd_watchdog_timeout_s
     )
 }
 
-/// (type, name, value) for `crm_attribute`.
-fn cluster_properties(p: &Profile) -> Vec<(&'static str, &'static str, String)> {
+/// (type, name, value) for `crm_attribute`. Without sbd, Pacemaker runs resources only with
+/// stonith disabled (and stops itself if stonith-watchdog-timeout is set).
+fn cluster_properties(p: &Profile, sbd: bool) -> Vec<(&'static str, &'static str, String)> {
+    if !sbd {
+        return vec![
+            ("crm_config", "stonith-enabled", "false".into()),
+            ("crm_config", "no-quorum-policy", "stop".into()),
+        ];
+    }
     vec![
         ("crm_config", "stonith-enabled", "true".into()),
         ("crm_config", "stonith-watchdog-timeout", format!("{}s", p.stonith_watchdog_timeout_s)),
@@ -341,8 +375,27 @@ mod tests {
 
     #[test]
     fn the_tcg_plan() {
-        let plan = bootstrap_plan("hadrill-test", &nodes(), &resources(), &Profile::tcg(), &[0xab; 16]);
+        let plan = bootstrap_plan("hadrill-test", &nodes(), &resources(), &Profile::tcg(), &[0xab; 16], None);
         insta::assert_snapshot!(render(&plan));
+    }
+
+    /// What each sabotage changes in the plan, as a diff against the sound one.
+    #[test]
+    fn the_sabotaged_plans() {
+        let sound = render(&bootstrap_plan("c", &nodes(), &resources(), &Profile::tcg(), &[1; 16], None));
+        let mut out = String::new();
+        for s in Sabotage::ALL {
+            let broken = render(&bootstrap_plan("c", &nodes(), &resources(), &Profile::tcg(), &[1; 16], Some(s)));
+            let _ = writeln!(out, "##### {s}");
+            let (a, b): (Vec<&str>, Vec<&str>) = (sound.lines().collect(), broken.lines().collect());
+            for l in a.iter().filter(|l| !b.contains(l)) {
+                let _ = writeln!(out, "- {l}");
+            }
+            for l in b.iter().filter(|l| !a.contains(l)) {
+                let _ = writeln!(out, "+ {l}");
+            }
+        }
+        insta::assert_snapshot!(out);
     }
 
     #[test]

@@ -64,11 +64,14 @@ pub struct NodeHealth {
 /// online, clean and in the quorate partition of a DC, fencing enabled with the watchdog
 /// device registered on every node, no daemon respawned for being unresponsive, every
 /// service started (notes/tcg-lab.md: a fault on a cluster that only looks ready stalls it).
+/// Without `fencing` (a set-up broken on purpose to have none) stonith and the watchdog
+/// device are not asked for.
 pub fn unready(
     status: Option<&ClusterStatus>,
     nodes: &[String],
     services: &[String],
     health: &[NodeHealth],
+    fencing: bool,
 ) -> Vec<String> {
     let mut why = Vec::new();
     let Some(s) = status else {
@@ -79,7 +82,7 @@ pub fn unready(
         (Some(dc), Some(false) | None) => why.push(format!("the partition of {dc} has no quorum")),
         _ => {}
     }
-    if !s.stonith_enabled {
+    if fencing && !s.stonith_enabled {
         why.push("stonith-enabled is false".into());
     }
     for n in nodes {
@@ -91,6 +94,7 @@ pub fn unready(
     }
     for n in nodes {
         match health.iter().find(|h| &h.node == n) {
+            _ if !fencing => {}
             None | Some(NodeHealth { watchdog: None, .. }) => why.push(format!("{n}: fence devices not known")),
             Some(NodeHealth { watchdog: Some(false), .. }) => {
                 why.push(format!("{n}: the fencer has no `watchdog` device"))
@@ -258,21 +262,26 @@ mod tests {
     fn a_healthy_cluster_is_ready_and_every_gap_is_named() {
         let ok = parse_crm_mon(&fixture("crm_mon/healthy.xml")).unwrap();
         let svc = vec!["svc".to_owned()];
-        assert_eq!(unready(Some(&ok), &nodes(), &svc, &healthy()), Vec::<String>::new());
-        assert_eq!(unready(None, &nodes(), &svc, &healthy()), ["crm_mon has not answered yet"]);
+        assert_eq!(unready(Some(&ok), &nodes(), &svc, &healthy(), true), Vec::<String>::new());
+        assert_eq!(unready(None, &nodes(), &svc, &healthy(), true), ["crm_mon has not answered yet"]);
         let mut no_dog = healthy();
         no_dog[1].watchdog = Some(false);
         no_dog[2].ipc_trouble = true;
-        let why = unready(Some(&ok), &nodes(), &svc, &no_dog);
+        let why = unready(Some(&ok), &nodes(), &svc, &no_dog, true);
         assert!(why.iter().any(|w| w.contains("node2: the fencer has no `watchdog`")), "{why:?}");
         assert!(why.iter().any(|w| w.contains("node3") && w.contains("unresponsive to ipc")), "{why:?}");
         let lost = parse_crm_mon(&fixture("crm_mon/node-lost.xml")).unwrap();
-        let why = unready(Some(&lost), &nodes(), &svc, &healthy());
+        let why = unready(Some(&lost), &nodes(), &svc, &healthy(), true);
         assert!(why.iter().any(|w| w.starts_with("node1 is")), "{why:?}");
         let no_quorum = parse_crm_mon(&fixture("crm_mon/no-quorum.xml")).unwrap();
-        assert!(unready(Some(&no_quorum), &nodes(), &svc, &healthy()).iter().any(|w| w.contains("no quorum")));
-        let why = unready(Some(&ok), &nodes(), &["nosuch".to_owned()], &healthy());
+        assert!(unready(Some(&no_quorum), &nodes(), &svc, &healthy(), true).iter().any(|w| w.contains("no quorum")));
+        let why = unready(Some(&ok), &nodes(), &["nosuch".to_owned()], &healthy(), true);
         assert_eq!(why, ["nosuch is not configured"]);
+        // Without fencing by design, a fencer without its device is no reason to wait.
+        assert_eq!(
+            unready(Some(&ok), &nodes(), &svc, &no_dog, false),
+            ["node3: pacemakerd respawned a daemon \"unresponsive to ipc\""]
+        );
     }
 
     #[test]

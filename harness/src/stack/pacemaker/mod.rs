@@ -9,6 +9,7 @@ mod fencing;
 mod grammar;
 mod live;
 mod read;
+mod sabotage;
 mod states;
 mod status;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use live::{
     journal_export, lists_watchdog, stack_entries, unready,
 };
 pub use read::read_journal;
+pub use sabotage::Sabotage;
 pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
 pub use status::{ClusterStatus, FailCount, Group, Node, Resource, ServiceView, error_state, parse_crm_mon};
 pub use xml::INFINITY;
