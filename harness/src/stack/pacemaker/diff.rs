@@ -82,7 +82,8 @@ fn nodes(prev: Option<&ClusterStatus>, next: &ClusterStatus, out: &mut Vec<Event
         if n.unclean && !was_unclean && can_fence {
             out.push(EventData::Fence { node: n.name.clone(), phase: FencePhase::Started });
         }
-        if was_unclean && !n.unclean && !n.online {
+        // With stonith disabled Pacemaker clears an unclean node on "blind faith": no fence.
+        if was_unclean && !n.unclean && !n.online && next.stonith_enabled {
             out.push(EventData::Fence { node: n.name.clone(), phase: FencePhase::Acknowledged });
         }
         if before.map(|b| &b.raw) != Some(&n.raw) {

@@ -532,3 +532,15 @@ fn journal_framing_errors() {
     let e = read_journal(b"{\"MESSAGE\":\"x\"}\n").unwrap_err();
     assert_eq!(e.to_string(), "line 1: journal entry has no __REALTIME_TIMESTAMP");
 }
+
+#[test]
+fn without_stonith_an_unclean_node_made_clean_is_not_a_fence() {
+    let mut lost = status("node-lost");
+    let mut cleared = status("fenced");
+    let fence = |v: &[EventData]| v.iter().any(|e| matches!(e, EventData::Fence { .. }));
+    assert!(fence(&diff(Some(&lost), &cleared)), "with stonith the cleared node was fenced");
+    // stonith-enabled=false: Pacemaker clears it on "blind faith", nothing was fenced.
+    lost.stonith_enabled = false;
+    cleared.stonith_enabled = false;
+    assert!(!fence(&diff(Some(&lost), &cleared)), "{:#?}", diff(Some(&lost), &cleared));
+}
