@@ -607,36 +607,31 @@ impl<'a> LabDriver<'a> {
     }
 
     /// Breaks the ready cluster as the sabotage says (if it does anything at this point) and
-    /// waits until crm_mon shows it took, for at most a minute.
+    /// waits until the cluster has it, for at most a minute.
     pub fn sabotage(&mut self, resources: &[crate::scenario::ResourcePlan]) -> Result<(), DriverError> {
         let Some(sabotage) = self.options.sabotage else { return Ok(()) };
         let Some(status) = lock(&self.state).status.clone() else {
             return Err(DriverError::Infra("no cluster status to sabotage".into()));
         };
-        let Some(cmd) = sabotage.after_ready(&status, resources, &self.nodes) else { return Ok(()) };
+        let Some((cmd, check)) = sabotage.after_ready(&status, resources, &self.nodes) else { return Ok(()) };
         let node = self.any_node();
         self.rt
             .block_on(self.sessions.run(&node, &cmd, Duration::from_secs(60)))
             .map_err(|e| infra(&format!("sabotage {sabotage}"), e))?;
         let start = Instant::now();
-        let polls = lock(&self.state).polls;
         loop {
-            let st = lock(&self.state);
-            // A poll that started after the command, showing the fail counts.
-            if st.polls >= polls + 2
-                && st.status.as_ref().is_some_and(|s| s.fail_counts.iter().any(|f| f.fail_count > 0))
-            {
+            let out = self.rt.block_on(self.sessions.exec(&node, &check, Duration::from_secs(30)));
+            if out.as_ref().is_ok_and(|o| o.success()) {
                 info!(node, "sabotage {sabotage} in place: {cmd}");
                 return Ok(());
             }
-            drop(st);
             if start.elapsed() > Duration::from_secs(60) {
                 return Err(DriverError::Infra(format!(
-                    "sabotage {sabotage}: crm_mon shows no fail counts a minute after `{cmd}`"
+                    "sabotage {sabotage}: `{check}` still fails a minute after `{cmd}`"
                 )));
             }
             self.cancelled()?;
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_secs(2));
         }
     }
 

@@ -15,8 +15,6 @@
 //! - `relocate-exhausted`: once the service runs, its failure budget (migration-threshold)
 //!   is recorded as used up on every other node, so a fault leaves it nowhere to go.
 
-use std::fmt::Write;
-
 use super::ClusterStatus;
 use crate::scenario::ResourcePlan;
 use crate::timeline::ServiceState;
@@ -66,14 +64,22 @@ impl Sabotage {
         self != Sabotage::NoSbd
     }
 
-    /// Commands to run on one node once the cluster is ready (the service runs), or nothing:
-    /// the failure budget of every resource used up on the nodes it does not run on. The fail
-    /// count is a transient node attribute, as a failed monitor would leave it.
-    pub fn after_ready(self, status: &ClusterStatus, resources: &[ResourcePlan], nodes: &[String]) -> Option<String> {
+    /// What to run on one node once the cluster is ready (the service runs), or nothing: the
+    /// failure budget of every resource used up on the nodes it does not run on. The fail
+    /// count is a transient node attribute, as a failed operation would leave it. Returns the
+    /// command and a check that exits 0 once the cluster has it (`crm_failcount` reads what
+    /// the scheduler reads; `crm_mon` lists no fail count on a node where the resource only
+    /// ever had a probe).
+    pub fn after_ready(
+        self,
+        status: &ClusterStatus,
+        resources: &[ResourcePlan],
+        nodes: &[String],
+    ) -> Option<(String, String)> {
         if self != Sabotage::RelocateExhausted {
             return None;
         }
-        let mut cmd = String::new();
+        let (mut set, mut check) = (Vec::new(), Vec::new());
         for r in resources {
             let on: Vec<String> = status
                 .service(&r.id)
@@ -82,13 +88,11 @@ impl Sabotage {
                 .unwrap_or_default();
             let budget = r.max_restart + 1;
             for n in nodes.iter().filter(|n| !on.contains(n)) {
-                if !cmd.is_empty() {
-                    cmd.push_str(" && ");
-                }
-                let _ = write!(cmd, "attrd_updater --node {n} --name 'fail-count-{}#start_0' --update {budget}", r.id);
+                set.push(format!("attrd_updater --node {n} --name 'fail-count-{}#start_0' --update {budget}", r.id));
+                check.push(format!("crm_failcount --query --resource {} --node {n} | grep -q 'value={budget}$'", r.id));
             }
         }
-        Some(cmd)
+        Some((set.join(" && "), check.join(" && ")))
     }
 }
 
@@ -139,10 +143,12 @@ mod tests {
         let runs_on = status.service("svc").unwrap().nodes;
         assert_eq!(runs_on.len(), 1);
         let nodes: Vec<String> = (1..=3).map(|i| format!("node{i}")).collect();
-        let cmd = Sabotage::RelocateExhausted.after_ready(&status, &[svc(1)], &nodes).unwrap();
+        let (cmd, check) = Sabotage::RelocateExhausted.after_ready(&status, &[svc(1)], &nodes).unwrap();
         for n in &nodes {
             let set = cmd.contains(&format!("--node {n} --name 'fail-count-svc#start_0' --update 2"));
             assert_eq!(set, !runs_on.contains(n), "{n}: {cmd}");
+            let checked = check.contains(&format!("--resource svc --node {n} | grep -q 'value=2$'"));
+            assert_eq!(checked, !runs_on.contains(n), "{n}: {check}");
         }
         assert_eq!(Sabotage::NoSbd.after_ready(&status, &[svc(1)], &nodes), None);
     }
