@@ -368,7 +368,9 @@ async fn follow(
     stop: &mut watch::Receiver<bool>,
 ) -> Result<Ended, String> {
     let session = shared.pool.get(node).await.map_err(|e| e.to_string())?;
-    let mut ch = session.open_exec(&journal_follow(from), shared.opts.call_timeout).await.map_err(|e| e.to_string())?;
+    let cmd = journal_follow(from);
+    let mut ch = session.open_exec(&cmd, shared.opts.call_timeout).await.map_err(|e| e.to_string())?;
+    debug!(node, cmd, "journal stream open");
     let mut buf: Vec<u8> = Vec::new();
     loop {
         let msg = tokio::select! {

@@ -148,7 +148,14 @@ impl<'a> Truth<'a> {
     }
 
     fn service_at(&self, sid: &str, t: f64) -> (Option<String>, Option<String>) {
-        let state = self.latest(t, self.initial_str(&["service_status", sid, "state"]), |d| match d {
+        // A service is added in the state its first change leaves (`adding new service` does
+        // not name it).
+        let added_as = self.events.iter().find_map(|e| match &e.1.data {
+            EventData::Service { service, from, .. } if service == sid => Some(from.clone()),
+            _ => None,
+        });
+        let initial = self.initial_str(&["service_status", sid, "state"]).or(added_as);
+        let state = self.latest(t, initial, |d| match d {
             EventData::Service { service, to, .. } if service == sid => Some(to.clone()),
             _ => None,
         });

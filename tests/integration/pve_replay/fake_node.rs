@@ -8,12 +8,14 @@
 //! - anything else: exit 127.
 //!
 //! Power is played too: a powered-off node refuses connections, and its sessions end when it
-//! loses power (after its journal entries of that second were sent: a node writes, then dies).
+//! loses power (after its journal entries of that second were sent: a node writes, then dies;
+//! a command sent to it meanwhile gets no answer).
 //! A node whose network was cut stays reachable, as over a management network of its own, and
 //! answers with its own view (no quorum, the status as it was when it left).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use russh::keys::ssh_key::private::Ed25519Keypair;
@@ -62,8 +64,14 @@ impl FakeCluster {
         for (i, node) in case.nodes.iter().enumerate() {
             let host = PrivateKey::from(Ed25519Keypair::from_seed(&[i as u8 + 1; 32]));
             let host_key = host.public_key().to_openssh().map_err(std::io::Error::other)?;
+            // The key exchanges of PVE 8's OpenSSH 9.2: no ML-KEM hybrid, whose lattice arithmetic
+            // in a debug build makes a handshake take up to seconds on a busy host.
+            let defaults = russh::Preferred::default();
+            let kex: Vec<_> =
+                defaults.kex.iter().copied().filter(|k| *k != russh::kex::MLKEM768X25519_SHA256).collect();
             let config = Arc::new(russh::server::Config {
                 keys: vec![host],
+                preferred: russh::Preferred { kex: kex.into(), ..defaults },
                 auth_rejection_time: std::time::Duration::ZERO,
                 auth_rejection_time_initial: Some(std::time::Duration::ZERO),
                 inactivity_timeout: None,
@@ -110,7 +118,12 @@ impl Fake {
                 drop(socket);
                 continue;
             }
-            let conn = Conn { fake: self.clone(), boot: self.case.boot(&self.node, now), journal: journal.clone() };
+            let conn = Conn {
+                fake: self.clone(),
+                boot: self.case.boot(&self.node, now),
+                journal: journal.clone(),
+                streaming: Arc::new(AtomicBool::new(false)),
+            };
             let config = config.clone();
             tokio::spawn(async move {
                 if let Ok(session) = russh::server::run_stream(config, socket, conn).await {
@@ -126,6 +139,8 @@ struct Conn {
     fake: Fake,
     boot: usize,
     journal: Arc<Vec<Record>>,
+    /// A journal stream runs on this connection: it ends the session when the boot ends.
+    streaming: Arc<AtomicBool>,
 }
 
 /// A command line split into words, with single quotes as a shell reads them.
@@ -275,7 +290,12 @@ impl russh::server::Handler for Conn {
         let (node, case, replay) = (self.fake.node.clone(), self.fake.case.clone(), self.fake.replay.clone());
         let now = replay.sim_now();
         if case.boot(&node, now) != self.boot {
-            // The machine this session was talking to has been reset.
+            // The machine this session talked to has lost power and answers nothing more.
+            // A journal stream on it still sends what was written before and then ends the
+            // session (a node writes, then dies); without one, the session ends now.
+            if self.streaming.load(Ordering::SeqCst) {
+                return Ok(());
+            }
             return Err(russh::Error::Disconnect);
         }
         session.channel_success(ch)?;
@@ -303,8 +323,13 @@ impl russh::server::Handler for Conn {
                 let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
                 match self.follow(&args) {
                     Ok(f) => {
-                        let me =
-                            Arc::new(Conn { fake: self.fake.clone(), boot: self.boot, journal: self.journal.clone() });
+                        self.streaming.store(true, Ordering::SeqCst);
+                        let me = Arc::new(Conn {
+                            fake: self.fake.clone(),
+                            boot: self.boot,
+                            journal: self.journal.clone(),
+                            streaming: self.streaming.clone(),
+                        });
                         tokio::spawn(me.stream(h, ch, f));
                     }
                     Err(e) => {
