@@ -17,6 +17,9 @@
 //!   [`NodeClocks`]. A stream that ends (the node was reset, powered off, cut off) is opened
 //!   again after its last cursor once the node answers, so nothing is lost or read twice.
 //!
+//! Build the pool with a connect timeout well under the poll interval: a node that vanished
+//! without resetting its connections costs one connect timeout each time it is tried.
+//!
 //! A polled event is stamped with the end of the call that read it: the node read its state
 //! somewhere during the call, so the change had happened by then. A stamp any earlier (the
 //! call's midpoint) could put a polled change before the instant it happened, and a check

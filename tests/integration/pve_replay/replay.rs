@@ -12,7 +12,7 @@ use hadrill::analyze::read_any;
 use hadrill::check::{Bindings, Evaluation, evaluate};
 use hadrill::node::{KnownHosts, RunKey, SessionOptions, SessionPool};
 use hadrill::run::{PveObserver, PveObserverOptions};
-use hadrill::timeline::{Event, Meta, Seconds, Timeline};
+use hadrill::timeline::{Event, EventData, Meta, Seconds, Timeline};
 
 use super::case::Case;
 use super::clock::{Replay, ReplayClocks};
@@ -34,6 +34,8 @@ pub struct Measured {
     pub polled_events: usize,
     /// The longest gap between two status reads, in simulated seconds.
     pub poll_gap: f64,
+    /// Polled reports of a master whose status went stale.
+    pub stale_masters: usize,
 }
 
 /// Journal events carry their own timestamps: the only error is the run clock's millisecond
@@ -132,7 +134,11 @@ pub fn replay_case(dir: &Path, expectations: &[&Path]) -> Result<Measured, Strin
     }
     let reads: Vec<f64> = answered.iter().filter(|a| a.what == Asked::ManagerStatus).map(|a| a.t).collect();
     let poll_gap = reads.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    Ok(Measured { wall, k, journal_events: journal.len(), polled_events: polled.len(), poll_gap })
+    let stale_masters = polled
+        .iter()
+        .filter(|(_, e)| matches!(&e.data, EventData::Daemon { daemon, to, .. } if daemon == "crm" && to == "stale"))
+        .count();
+    Ok(Measured { wall, k, journal_events: journal.len(), polled_events: polled.len(), poll_gap, stale_masters })
 }
 
 /// Starts the fake nodes and the observer, lets the case play to its end, and returns every
