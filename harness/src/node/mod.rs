@@ -1,6 +1,7 @@
 //! SSH to the lab's VMs (russh): the run's key pair and pinned host keys, sessions with
-//! keepalives and a time limit on every call, one long-lived journal stream per node, and the
-//! measurement of each guest's clock against the host's.
+//! keepalives and a time limit on every call, a pool that opens a node's session again after
+//! it died, one long-lived journal stream per node, and the measurement of each guest's clock
+//! against the host's.
 
 mod clock;
 mod error;
@@ -8,6 +9,7 @@ mod fleet;
 mod journal;
 mod keys;
 mod known_hosts;
+mod pool;
 mod ssh;
 
 pub use clock::{ClockOffset, ClockSample, best_offset, measure_offset};
@@ -16,4 +18,5 @@ pub use fleet::{Fleet, connect_fleet};
 pub use journal::{JournalEntry, JournalItem, JournalStream, parse_journal_line};
 pub use keys::RunKey;
 pub use known_hosts::KnownHosts;
+pub use pool::SessionPool;
 pub use ssh::{NodeSession, Output, SessionOptions};

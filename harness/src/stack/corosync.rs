@@ -84,6 +84,12 @@ impl QuorumViews {
         }
     }
 
+    /// The earliest index of a quorum event still waiting for its member list: a live reader
+    /// holds back the events from there on, since the list is added to that event in place.
+    pub(crate) fn pending(&self) -> Option<usize> {
+        self.0.values().filter_map(|q| q.1).min()
+    }
+
     /// The list is complete: later member lines belong to a new view.
     pub(crate) fn settled(&mut self, node: &str) {
         if let Some(q) = self.0.get_mut(node) {
@@ -121,7 +127,9 @@ mod tests {
         events.push(Event::new(Seconds(1.0), e));
         assert!(views.members(&mut events, "n1", vec!["1".into()]).is_none());
         assert!(views.members(&mut events, "n1", vec!["2".into()]).is_none());
+        assert_eq!(views.pending(), Some(0), "waiting for the rest of the list");
         views.settled("n1");
+        assert_eq!(views.pending(), None);
         assert_eq!(events.len(), 1);
         assert!(matches!(&events[0].data, EventData::Quorum { members: Some(m), .. } if m == &["1", "2"]));
         assert!(views.change("n1", true).is_none(), "a repeat is no news");

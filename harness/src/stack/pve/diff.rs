@@ -5,7 +5,8 @@
 //! - A reading whose master timestamp is stale (more than 30 s old when read) says nothing
 //!   new about nodes and services: the file is what a dead master last wrote. Only the loss
 //!   of the master is reported (a `daemon` event `crm` `active -> stale`), once; a master
-//!   writing again is a `master` event.
+//!   writing again is a `master` event. A timestamp from the future (the API's "time drift")
+//!   is a reader whose clock is behind, not a dead master.
 //! - Fencing from status alone: a node entering `fence` is fence `started`; leaving `fence`
 //!   for `unknown` is fence `acknowledged` (the manager got the node's agent lock, which
 //!   is how PVE confirms a self-fence); leaving it for `online` is no fencing at all.
@@ -30,9 +31,10 @@ pub struct Reading {
 
 impl Reading {
     /// Whether the master was still writing when this was read (no timestamp at all, as
-    /// in a bare status file, counts as writing).
+    /// in a bare status file, counts as writing; so does a timestamp from the future: the
+    /// reader's clock is behind the master's, which says nothing about the master).
     fn master_alive(&self) -> bool {
-        matches!(self.status.freshness(self.at), Freshness::Active | Freshness::Unknown)
+        !matches!(self.status.freshness(self.at), Freshness::Stale { .. })
     }
 }
 
@@ -237,6 +239,9 @@ mod tests {
                 to: "stale".into()
             }]
         );
+        // Read on a node whose clock is 5 s behind the master's: drift, not death.
+        let behind = reading(json, 95);
+        assert_eq!(diff(Some(&fresh), &behind), vec![], "drift is no news");
         // Writing again: the master is back.
         let again = reading(r#"{"master_node":"node1","timestamp":140,"node_status":{"node1":"online"}}"#, 141);
         assert_eq!(diff(Some(&stale), &again), vec![EventData::Master { node: "node1".into() }]);

@@ -157,6 +157,12 @@ pub(crate) struct Sink {
 }
 
 impl Sink {
+    /// Where the events that may still change begin: a quorum event waiting for the member
+    /// list that corosync writes right after it. Everything before is final.
+    pub(crate) fn settled_len(&self) -> usize {
+        self.quorum.pending().unwrap_or(self.events.len())
+    }
+
     pub(crate) fn push(&mut self, at: &At, data: EventData) {
         self.events.push(Event { t: at.t, data, by: Some(at.by.to_owned_string()), line: Some(at.line) });
     }
@@ -712,10 +718,16 @@ impl Sink {
     }
 
     /// watchdog-mux (`src/watchdog-mux.c`): one client's or the multiplexer's watchdog.
+    /// Releases differ in whether they name the client's PID (`client (PID 1234) watchdog
+    /// expired …` or `client watchdog expired …`); both are read.
     fn watchdog_mux(&mut self, at: &At, node: &str, msg: &str) -> bool {
-        let action = if let Some(rest) = msg.strip_prefix("client (PID ") {
-            let Some((_, tail)) = rest.split_once(") ") else {
-                return false;
+        let action = if let Some(rest) = msg.strip_prefix("client ") {
+            let tail = match rest.strip_prefix("(PID ") {
+                Some(pid) => match pid.split_once(") ") {
+                    Some((_, tail)) => tail,
+                    None => return false,
+                },
+                None => rest,
             };
             if tail.starts_with("watchdog expired") || tail.starts_with("did not stop watchdog") {
                 // Updates stop: the hardware watchdog resets the node.

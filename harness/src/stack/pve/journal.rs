@@ -33,11 +33,16 @@ pub(crate) fn rebase(sink: &mut Sink, first_us: i64) {
     }
 }
 
-/// One entry, to the grammar.
+/// One entry, to the grammar, with its raw microseconds as time (see `rebase`).
 fn entry(sink: &mut Sink, l: &Line) -> bool {
+    entry_at(sink, l, Seconds(l.us as f64))
+}
+
+/// One entry, to the grammar, at `t`: a live reader puts it on the run's clock itself.
+pub(crate) fn entry_at(sink: &mut Sink, l: &Line, t: Seconds) -> bool {
     let daemon = daemon_of(l.ident);
     let level = l.priority.map_or(Level::Unknown, Level::from_priority);
-    let at = At { t: Seconds(l.us as f64), line: l.line, by: By::Joined(l.host, daemon), level };
+    let at = At { t, line: l.line, by: By::Joined(l.host, daemon), level };
     sink.daemon(&at, l.host, daemon, l.message)
 }
 

@@ -2,7 +2,8 @@
 //! output and journal exports of a real cluster) into a timeline; the node images (ISO with
 //! an answer file, or Debian plus the Proxmox repository) and the check that the host was
 //! given what they need; the bootstrap plan; the status the API reports, read and diffed
-//! into timeline events; corosync's view of quorum.
+//! into timeline events; corosync's view of quorum; the commands and incremental readers of a
+//! live observer.
 //!
 //! One message grammar (`grammar`), three framings (`simulator`, `journal` short and JSON).
 
@@ -11,6 +12,7 @@ mod diff;
 mod error;
 mod grammar;
 mod journal;
+mod live;
 mod provision;
 mod quorum;
 mod read;
@@ -26,6 +28,10 @@ pub use bootstrap::{
 };
 pub use diff::{Reading, diff};
 pub use error::{AccessError, LogError, PlanError, StatusError};
+pub use live::{
+    CURRENT_STATUS, JournalFrom, JournalReader, MANAGER_STATUS, QUORUMTOOL, QuorumWatch, STACK_UNITS, StatusPoller,
+    journal_follow, merge_status,
+};
 pub use provision::{
     ANSWER_LABEL, AccessConfig, DigestKind, ImagePlan, Install, NodeIdentity, OFFICIAL_REPOSITORY, Prepare, Provided,
     RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf, apt_sources, check_access, check_ceph,

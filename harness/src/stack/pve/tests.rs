@@ -385,29 +385,22 @@ info    720     hardware: exit simulation - done
 
 #[test]
 fn watchdog_mux_and_softdog() {
-    let wd = |n: &str, a: &str| vec![EventData::Watchdog { node: s(n), action: s(a) }];
-    assert_eq!(
-        events_of("node3", "watchdog-mux", "crit", "client (PID 1234) watchdog expired - disable watchdog updates"),
-        wd("node3", "expired")
-    );
-    assert_eq!(
-        events_of("node3", "watchdog-mux", "warn", "client (PID 1234) watchdog is about to expire"),
-        wd("node3", "expiring")
-    );
-    assert_eq!(
-        events_of("node3", "watchdog-mux", "info", "added new client (PID 1234) to watch"),
-        wd("node3", "armed")
-    );
-    assert_eq!(
-        events_of(
-            "node3",
-            "watchdog-mux",
-            "info",
-            "client (PID 1234) did not stop watchdog - disable watchdog updates"
-        ),
-        wd("node3", "expired")
-    );
-    assert_eq!(events_of("node3", "kernel", "crit", "softdog: Initiating system reboot"), wd("node3", "reset"));
+    // (daemon, level, message, action). Releases differ in whether watchdog-mux names the
+    // client's PID; both forms are read.
+    let lines = [
+        ("watchdog-mux", "crit", "client (PID 1234) watchdog expired - disable watchdog updates", "expired"),
+        ("watchdog-mux", "warn", "client (PID 1234) watchdog is about to expire", "expiring"),
+        ("watchdog-mux", "info", "added new client (PID 1234) to watch", "armed"),
+        ("watchdog-mux", "info", "client (PID 1234) did not stop watchdog - disable watchdog updates", "expired"),
+        ("watchdog-mux", "info", "client watchdog expired - disable watchdog updates", "expired"),
+        ("watchdog-mux", "info", "client watchdog was updated before expiring", "averted"),
+        ("kernel", "crit", "softdog: Initiating system reboot", "reset"),
+    ];
+    for (daemon, level, msg, action) in lines {
+        let want = vec![EventData::Watchdog { node: s("node3"), action: s(action) }];
+        assert_eq!(events_of("node3", daemon, level, msg), want, "{msg}");
+    }
+    assert_eq!(events_of("node3", "watchdog-mux", "info", "client (PID 12 watchdog expired"), vec![]);
 }
 
 #[test]
