@@ -71,6 +71,9 @@ struct Sessions {
     known: Arc<KnownHosts>,
     opts: SessionOptions,
     live: tokio::sync::Mutex<BTreeMap<String, Arc<NodeSession>>>,
+    /// Held while a node is being connected to: two callers that find its session dead share
+    /// one new session, instead of the second closing the one the first just opened.
+    connecting: BTreeMap<String, tokio::sync::Mutex<()>>,
     offsets: BTreeMap<String, ClockOffset>,
 }
 
@@ -82,14 +85,24 @@ impl Sessions {
             known: fleet.known,
             opts: fleet.opts,
             live: tokio::sync::Mutex::new(fleet.sessions.into_iter().map(|(n, s)| (n, Arc::new(s))).collect()),
+            connecting: record.vms.iter().map(|v| (v.node.clone(), tokio::sync::Mutex::new(()))).collect(),
             offsets: fleet.offsets,
         }
     }
 
     /// The live session to `node`, or a new one if it died, trying for at most `within`.
     async fn get(&self, node: &str, within: Duration) -> Result<Arc<NodeSession>, SshError> {
-        if let Some(s) = self.live.lock().await.get(node).filter(|s| !s.is_closed()) {
-            return Ok(s.clone());
+        let alive = || async { self.live.lock().await.get(node).filter(|s| !s.is_closed()).cloned() };
+        if let Some(s) = alive().await {
+            return Ok(s);
+        }
+        let _connecting = match self.connecting.get(node) {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        };
+        // Another caller may have connected while this one waited.
+        if let Some(s) = alive().await {
+            return Ok(s);
         }
         let ip = self.record.vm(node).and_then(|v| v.address()).ok_or_else(|| SshError::Connect {
             node: node.to_owned(),
@@ -230,7 +243,6 @@ async fn poll_loop(
             (0..nodes.len()).map(|k| (current + k) % nodes.len()).filter(|i| !avoid.contains(&nodes[*i])).collect();
         for i in order {
             let node = &nodes[i];
-            let sent = SystemTime::now();
             let out = match sessions.get(node, Duration::from_secs(10)).await {
                 // Short: a node cut off mid-call must not hold up the next poll for long.
                 Ok(s) => s.exec(pcmk::CRM_MON, Duration::from_secs(15)).await,
@@ -240,8 +252,10 @@ async fn poll_loop(
             match out {
                 Ok(o) if o.success() => {
                     current = i;
-                    // crm_mon read the CIB somewhere between sending and receiving.
-                    let at = since(t0, sent + received.duration_since(sent).unwrap_or_default() / 2);
+                    // crm_mon read the CIB somewhere between sending and receiving: by the end of
+                    // the call the change had happened (the midpoint could put it before it
+                    // did, as the PVE observer's replay showed), the same rule as there.
+                    let at = since(t0, received);
                     match poller.update(&o.stdout) {
                         Ok(changes) => {
                             for d in changes {
