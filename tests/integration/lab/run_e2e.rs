@@ -110,7 +110,7 @@ pub fn sabotage_fails(scenario: &str, sabotage: &str, failed: &[&str]) -> Result
     })?;
     for name in failed {
         let line = stdout.lines().find(|l| l.contains(name));
-        ensure(line.is_some_and(|l| l.trim_start().starts_with("FAIL")), || {
+        ensure(line.is_some_and(|l| l.trim_start().starts_with("fail ")), || {
             format!("`{name}` is not reported as FAIL:\n{stdout}")
         })?;
     }
