@@ -4,15 +4,16 @@
 //!
 //! A write that blocks on a hung NFS server blocks this process and nothing else: the stamp
 //! goes stale, the agent's monitor (which never touches the share) reports it, and the agent's
-//! stop ends it with SIGKILL. On NFS the file is written with O_DIRECT|O_DSYNC: a buffered
-//! writer killed with dirty pages waits, while exiting, for their writeback, uninterruptibly
-//! and for as long as a hard mount's server is gone; the stop then fails and the node is
-//! fenced (seen on the lab: stop timed out 60 s after SIGKILL). A direct write waits
-//! killably and leaves no dirty page behind.
+//! stop sends SIGKILL. Buffered writes, as most services do them: a writer killed with dirty
+//! pages waits, while exiting, for their writeback (uninterruptibly, for as long as a hard
+//! mount's server is away), so the stop times out and Pacemaker fences the node, which drops
+//! the pending writes with it. Tried on the lab and kept out: O_DIRECT writes let SIGKILL end
+//! the writer at once, the stop succeeds, and the write still in flight in the kernel lands on
+//! the share after the link is back, while the service already runs elsewhere; hadrill
+//! reported it as active on two nodes.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -89,35 +90,13 @@ impl Writer<'_> {
 
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if self.file.is_none() {
-            let mut o = OpenOptions::new();
-            let file = if on_nfs(self.path.parent().unwrap_or(Path::new("."))) {
-                // NFS refuses O_APPEND with O_DIRECT (EINVAL): write from the end instead. The
-                // file is this writer's alone (service.node), and a restarted writer starts
-                // after its predecessor is dead.
-                let mut f = o.write(true).create(true).custom_flags(libc::O_DIRECT | libc::O_DSYNC).open(&self.path)?;
-                f.seek(SeekFrom::End(0))?;
-                f
-            } else {
-                o.append(true).create(true).open(&self.path)?
-            };
-            self.file = Some(file);
+            self.file = Some(OpenOptions::new().append(true).create(true).open(&self.path)?);
         }
         let f = self.file.as_mut().expect("opened above");
-        // One write(2) of a whole line: lines from a restarted writer cannot interleave within
-        // a line.
+        // One write(2) of a whole line on an O_APPEND file: lines from a restarted writer
+        // cannot interleave within a line.
         f.write_all(bytes)?;
         f.sync_data()
-    }
-}
-
-/// Whether `dir` is on NFS (statfs's magic number), where writes go direct.
-fn on_nfs(dir: &Path) -> bool {
-    const NFS_SUPER_MAGIC: libc::c_long = 0x6969;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };
-    // SAFETY: a valid C string and a zeroed statfs for the call to fill.
-    unsafe {
-        let mut st: libc::statfs = std::mem::zeroed();
-        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as libc::c_long == NFS_SUPER_MAGIC
     }
 }
 
@@ -138,12 +117,6 @@ pub fn unix_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_directories_are_not_nfs() {
-        assert!(!on_nfs(&std::env::temp_dir()));
-        assert!(!on_nfs(Path::new("/nonexistent/dir")));
-    }
 
     #[test]
     fn stamp_is_boottime_unix_ms_and_seq() {
