@@ -36,6 +36,10 @@ pub struct Bindings {
     pub steps: BTreeMap<String, Seconds>,
     /// role → node
     pub roles: BTreeMap<String, String>,
+    /// Invariants are judged from this instant on (a run: when its first step began; before,
+    /// the stack was being set up and a service is, say, stopped before its first start).
+    /// Earlier events still build up the state. `None`: the whole timeline.
+    pub from: Option<Seconds>,
 }
 
 /// Evaluate every expectation and invariant of `plan` against `timeline`.
@@ -43,8 +47,14 @@ pub fn evaluate(timeline: &Timeline, plan: &Plan, bindings: &Bindings) -> Evalua
     // Nodes of the cluster count even when no event named them (a quiet survivor).
     let mut nodes = timeline.nodes();
     nodes.extend(plan.cluster.iter().flat_map(|c| c.nodes.iter().cloned()));
-    let mut cx =
-        Eval { timeline, nodes, steps: bindings.steps.clone(), roles: bindings.roles.clone(), marks: BTreeMap::new() };
+    let mut cx = Eval {
+        timeline,
+        nodes,
+        steps: bindings.steps.clone(),
+        roles: bindings.roles.clone(),
+        marks: BTreeMap::new(),
+        from: bindings.from,
+    };
     cx.resolve_marks(&plan.marks);
     let mut checks: Vec<CheckResult> = plan.expectations.iter().map(|x| cx.expectation(x)).collect();
     checks.extend(plan.invariants.iter().map(|i| cx.invariant(i)));
@@ -61,6 +71,8 @@ struct Eval<'a> {
     roles: BTreeMap<String, String>,
     /// mark → when it happened (None: never)
     marks: BTreeMap<String, Option<Seconds>>,
+    /// Where invariants start to count.
+    from: Option<Seconds>,
 }
 
 /// Where the anchor of a check is, or why it cannot be found.
@@ -342,12 +354,13 @@ impl Eval<'_> {
             subject: Subject::Cluster,
             verdict: Verdict::Inconclusive,
             message: String::new(),
-            from: Some(Seconds::ZERO),
+            from: Some(self.from.unwrap_or(Seconds::ZERO)),
             until: Some(self.timeline.end()),
             seen: None,
             measured: None,
             location: Some(inv.loc.to_string()),
         };
+        let counts = |t: Seconds| self.from.is_none_or(|f| t >= f);
         if self.timeline.events.is_empty() {
             r.message = "the timeline is empty: nothing was observed".into();
             return r;
@@ -367,7 +380,7 @@ impl Eval<'_> {
                         if !v.active.is_empty() {
                             ever_active.insert(name.clone());
                         }
-                        if v.active.len() >= 2 {
+                        if v.active.len() >= 2 && counts(e.t) {
                             r.verdict = Verdict::Fail;
                             r.seen = Some(e.t);
                             r.message = format!(
@@ -421,8 +434,10 @@ impl Eval<'_> {
                         if !left.is_empty() {
                             recoveries += 1;
                         }
-                        if let Some(n) =
-                            left.into_iter().find(|n| model.nodes.get(**n).is_some_and(|v| v.unfenced_loss))
+                        if let Some(n) = left
+                            .into_iter()
+                            .find(|n| model.nodes.get(**n).is_some_and(|v| v.unfenced_loss))
+                            .filter(|_| counts(e.t))
                         {
                             r.verdict = Verdict::Fail;
                             r.seen = Some(e.t);
@@ -456,7 +471,7 @@ impl Eval<'_> {
                         && service_filter(service, s)
                     {
                         seen_any = true;
-                        if state_is(state, to, to_state.map(ServiceState::as_str)) {
+                        if counts(e.t) && state_is(state, to, to_state.map(ServiceState::as_str)) {
                             r.verdict = Verdict::Fail;
                             r.seen = Some(e.t);
                             r.message = format!("{s} went to {to} at t={}", e.t);
@@ -501,7 +516,10 @@ impl Eval<'_> {
                 let probe = Pattern::Node { node: None, state: Some(state.clone()) };
                 for e in &self.timeline.events {
                     model.apply(e);
-                    if e.data.node().is_some_and(|n| set.contains(n)) && self.matches(&probe, e, &model, None) {
+                    if counts(e.t)
+                        && e.data.node().is_some_and(|n| set.contains(n))
+                        && self.matches(&probe, e, &model, None)
+                    {
                         r.verdict = Verdict::Fail;
                         r.seen = Some(e.t);
                         r.message = format!("node {} became {state} at t={}", e.data.node().unwrap_or("?"), e.t);

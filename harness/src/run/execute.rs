@@ -157,6 +157,8 @@ struct Runner<'a> {
 impl Runner<'_> {
     fn steps(&mut self) -> Result<(), Stop> {
         let total = self.plan.steps.len();
+        // Invariants hold for the scenario, not for the stack's set-up before it.
+        self.bindings.from = Some(self.driver.now());
         for (i, step) in self.plan.steps.iter().enumerate() {
             let key = step.id.clone().unwrap_or_else(|| format!("#{}", i + 1));
             self.step(i + 1, total, &key, step)?;

@@ -282,3 +282,32 @@ fn a_run_that_never_began_is_never_a_pass() {
     assert!(matches!(r.stopped, Some(Stop::InfraError(_))));
     assert_eq!(r.evaluation.checks.iter().filter(|c| c.verdict == Verdict::InfraError).count(), 1);
 }
+
+#[test]
+fn invariants_hold_from_the_first_step_not_during_the_set_up() {
+    // The stack's set-up: the service is stopped at t=2 and started at t=5; the steps begin
+    // at t=8, after the readiness gate.
+    let mut d = Scripted::new(FAST, true);
+    d.at(2.0, service("request_start", "stopped", "node1"));
+    d.now = Seconds(8.0);
+    let yaml = "
+name: steady
+stack: pve
+cluster: { nodes: 3 }
+resources: [{ id: ct:100 }]
+steps:
+  - await: { service: ct:100, state: started, within: 1m }
+  - wait: 10s
+invariants:
+  - { service: ct:100, never: stopped }
+";
+    let (r, _) = run(yaml, &mut d);
+    assert_eq!(r.bindings.from, Some(Seconds(8.0)));
+    let c = check(&r, "never: ct:100 stopped");
+    assert_eq!(c.verdict, Verdict::Pass, "{c:#?}");
+    // Judged over the whole timeline (as `analyze` does), the set-up's stop counts.
+    let plan = scenario::parse("test.yaml", yaml, None).unwrap();
+    let whole = crate::check::Bindings { from: None, ..r.bindings.clone() };
+    let all = crate::check::evaluate(&r.timeline, &plan, &whole);
+    assert_eq!(all.checks.iter().find(|c| c.name == "never: ct:100 stopped").map(|c| c.verdict), Some(Verdict::Fail));
+}
