@@ -1,11 +1,13 @@
 //! Sessions to a fixed set of nodes by address, kept and opened again on demand: a node that
 //! was reset, powered off or cut off gets a fresh session once it answers again. Each `get`
 //! makes at most one connection attempt; callers that poll retry on their own cadence, so a
-//! dead node costs one refused or timed-out attempt per round, not a wait.
+//! dead node costs one refused or timed-out attempt per round, not a wait. `get_within` keeps
+//! trying for a while instead, for callers that need the node (a VM that is still booting).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{KnownHosts, NodeSession, RunKey, SessionOptions, SshError};
 
@@ -41,8 +43,28 @@ impl SessionPool {
         SshError::Connect { node: node.to_owned(), addr: "?".into(), message: "not a node of this cluster".into() }
     }
 
+    /// The pool, keeping `sessions` opened before it (as if `get` had opened them).
+    pub fn keeping(mut self, sessions: BTreeMap<String, NodeSession>) -> Self {
+        for (node, s) in sessions {
+            if let Some(slot) = self.live.get_mut(&node) {
+                *slot.get_mut() = Some(Arc::new(s));
+            }
+        }
+        self
+    }
+
     /// The kept session to `node` while it lives, else one connection attempt.
     pub async fn get(&self, node: &str) -> Result<Arc<NodeSession>, SshError> {
+        self.kept_or_connect(node, None).await
+    }
+
+    /// The kept session to `node` while it lives, else connection attempts for at most
+    /// `within` (host key and authentication errors end them at once).
+    pub async fn get_within(&self, node: &str, within: Duration) -> Result<Arc<NodeSession>, SshError> {
+        self.kept_or_connect(node, Some(within)).await
+    }
+
+    async fn kept_or_connect(&self, node: &str, within: Option<Duration>) -> Result<Arc<NodeSession>, SshError> {
         let (Some(slot), Some(addr)) = (self.live.get(node), self.addrs.get(node)) else {
             return Err(Self::unknown(node));
         };
@@ -50,11 +72,28 @@ impl SessionPool {
         if let Some(s) = slot.as_ref().filter(|s| !s.is_closed()) {
             return Ok(s.clone());
         }
-        let fresh = Arc::new(NodeSession::connect(node, *addr, &self.key, self.known.clone(), &self.opts).await?);
+        let (key, known) = (&self.key, self.known.clone());
+        let fresh = Arc::new(match within {
+            None => NodeSession::connect(node, *addr, key, known, &self.opts).await?,
+            Some(w) => {
+                let deadline = tokio::time::Instant::now() + w;
+                NodeSession::connect_until(node, *addr, key, known, &self.opts, deadline).await?
+            }
+        });
         if let Some(old) = slot.replace(fresh.clone()) {
             old.close().await;
         }
         Ok(fresh)
+    }
+
+    /// Drops the kept session to `node`, alive or not: after a power cycle it is of no use,
+    /// and the next `get` connects anew.
+    pub async fn drop_session(&self, node: &str) {
+        let Some(slot) = self.live.get(node) else { return };
+        let taken = slot.lock().await.take();
+        if let Some(s) = taken {
+            s.close().await;
+        }
     }
 
     /// Drops the kept session to `node` if it is still `dead` (a call on it was lost: the

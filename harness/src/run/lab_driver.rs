@@ -28,7 +28,7 @@ use tracing::{debug, info, warn};
 use super::driver::{ActionOutput, Driver, DriverError, action_command};
 use crate::fault::{FaultAction, apply_guest, apply_hypervisor};
 use crate::lab::{DomainEvents, Lab, LabRecord};
-use crate::node::{ClockOffset, Fleet, KnownHosts, NodeSession, Output, RunKey, SessionOptions, SshError};
+use crate::node::{ClockOffset, Fleet, NodeSession, Output, SessionPool, SshError};
 use crate::scenario::{Action, Fault};
 use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
 use crate::timeline::{Event, Seconds};
@@ -64,68 +64,23 @@ impl Default for LabDriverOptions {
     }
 }
 
-/// Sessions to the lab's VMs: kept, and opened again when one died (a reset, a heal).
+/// Sessions to the lab's VMs: kept, and opened again when one died (a reset, a heal), with
+/// each VM's clock offset.
 struct Sessions {
-    record: LabRecord,
-    key: RunKey,
-    known: Arc<KnownHosts>,
-    opts: SessionOptions,
-    live: tokio::sync::Mutex<BTreeMap<String, Arc<NodeSession>>>,
-    /// Held while a node is being connected to: two callers that find its session dead share
-    /// one new session, instead of the second closing the one the first just opened.
-    connecting: BTreeMap<String, tokio::sync::Mutex<()>>,
+    pool: SessionPool,
     offsets: BTreeMap<String, ClockOffset>,
 }
 
 impl Sessions {
     fn from_fleet(record: &LabRecord, fleet: Fleet) -> Self {
-        Sessions {
-            record: record.clone(),
-            key: fleet.key,
-            known: fleet.known,
-            opts: fleet.opts,
-            live: tokio::sync::Mutex::new(fleet.sessions.into_iter().map(|(n, s)| (n, Arc::new(s))).collect()),
-            connecting: record.vms.iter().map(|v| (v.node.clone(), tokio::sync::Mutex::new(()))).collect(),
-            offsets: fleet.offsets,
-        }
+        let addrs = record.vms.iter().filter_map(|v| Some((v.node.clone(), SocketAddr::from((v.address()?, 22)))));
+        let pool = SessionPool::new(addrs.collect(), fleet.key, fleet.known, fleet.opts).keeping(fleet.sessions);
+        Sessions { pool, offsets: fleet.offsets }
     }
 
     /// The live session to `node`, or a new one if it died, trying for at most `within`.
     async fn get(&self, node: &str, within: Duration) -> Result<Arc<NodeSession>, SshError> {
-        let alive = || async { self.live.lock().await.get(node).filter(|s| !s.is_closed()).cloned() };
-        if let Some(s) = alive().await {
-            return Ok(s);
-        }
-        let _connecting = match self.connecting.get(node) {
-            Some(m) => Some(m.lock().await),
-            None => None,
-        };
-        // Another caller may have connected while this one waited.
-        if let Some(s) = alive().await {
-            return Ok(s);
-        }
-        let ip = self.record.vm(node).and_then(|v| v.address()).ok_or_else(|| SshError::Connect {
-            node: node.to_owned(),
-            addr: "?".into(),
-            message: "no such VM in the lab".into(),
-        })?;
-        let deadline = tokio::time::Instant::now() + within;
-        let s = Arc::new(
-            NodeSession::connect_until(
-                node,
-                SocketAddr::from((ip, 22)),
-                &self.key,
-                self.known.clone(),
-                &self.opts,
-                deadline,
-            )
-            .await?,
-        );
-        let old = self.live.lock().await.insert(node.to_owned(), s.clone());
-        if let Some(old) = old {
-            old.close().await;
-        }
-        Ok(s)
+        self.pool.get_within(node, within).await
     }
 
     async fn exec(&self, node: &str, cmd: &str, timeout: Duration) -> Result<Output, SshError> {
@@ -137,17 +92,11 @@ impl Sessions {
     }
 
     async fn forget(&self, node: &str) {
-        let old = self.live.lock().await.remove(node);
-        if let Some(s) = old {
-            s.close().await;
-        }
+        self.pool.drop_session(node).await
     }
 
     async fn close_all(&self) {
-        let all: Vec<Arc<NodeSession>> = std::mem::take(&mut *self.live.lock().await).into_values().collect();
-        for s in all {
-            s.close().await;
-        }
+        self.pool.close_all().await
     }
 
     fn offset(&self, node: &str) -> f64 {
