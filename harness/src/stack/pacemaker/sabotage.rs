@@ -96,17 +96,6 @@ impl Sabotage {
     }
 }
 
-impl std::str::FromStr for Sabotage {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Sabotage::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown sabotage `{s}`; one of {}", Sabotage::ALL.map(|k| k.name()).join(", ")))
-    }
-}
-
 impl std::fmt::Display for Sabotage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -151,14 +140,5 @@ mod tests {
             assert_eq!(checked, !runs_on.contains(n), "{n}: {check}");
         }
         assert_eq!(Sabotage::NoSbd.after_ready(&status, &[svc(1)], &nodes), None);
-    }
-
-    #[test]
-    fn names_round_trip_and_an_unknown_one_lists_the_choices() {
-        for s in Sabotage::ALL {
-            assert_eq!(s.name().parse::<Sabotage>(), Ok(s));
-        }
-        let err = "no-fencing".parse::<Sabotage>().unwrap_err();
-        assert!(err.contains("no-sbd, no-watchdog, relocate-exhausted"), "{err}");
     }
 }
