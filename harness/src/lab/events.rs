@@ -5,11 +5,16 @@
 //! thread of its own. [`DomainEvents`] registers lifecycle, reboot and watchdog callbacks on a
 //! connection and turns each call into a [`HvEvent`] stamped with the host clock the moment
 //! libvirt hands it over; callbacks never block (they only send on a channel).
+//!
+//! One guest reset reaches libvirt as a burst of QEMU `RESET` events (three within 70 ms after
+//! a watchdog reset, seen with `virsh qemu-monitor-event`: the firmware resets again while it
+//! starts). [`ResetBursts`] keeps the first of each burst, so the timeline shows one reset.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::raw::{c_int, c_void};
-use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use virt::connect::Connect;
@@ -193,6 +198,32 @@ impl HvEvent {
     }
 }
 
+/// Resets of one domain closer together than this are one reset seen several times.
+pub const RESET_BURST: Duration = Duration::from_secs(2);
+
+/// Drops the repeats of a reset burst: a `Reboot` event of a domain within [`RESET_BURST`] of
+/// the last one admitted for that domain.
+#[derive(Debug, Default)]
+pub struct ResetBursts {
+    last: HashMap<String, SystemTime>,
+}
+
+impl ResetBursts {
+    /// Whether `e` says something new (every event but a reset's repeat does).
+    pub fn admit(&mut self, e: &HvEvent) -> bool {
+        if e.kind != HvEventKind::Reboot {
+            return true;
+        }
+        if let Some(prev) = self.last.get(&e.domain)
+            && e.at.duration_since(*prev).is_ok_and(|gap| gap < RESET_BURST)
+        {
+            return false;
+        }
+        self.last.insert(e.domain.clone(), e.at);
+        true
+    }
+}
+
 /// A subscription to lifecycle, reboot and watchdog events of every domain on a connection.
 /// Events arrive on the libvirt event thread and are queued here; dropping the subscription
 /// deregisters the callbacks.
@@ -200,6 +231,7 @@ pub struct DomainEvents {
     conn: Connect,
     callback_ids: Vec<c_int>,
     rx: Receiver<HvEvent>,
+    bursts: Mutex<ResetBursts>,
 }
 
 /// What a callback owns: boxed, handed to libvirt as `opaque`, freed by libvirt through
@@ -252,7 +284,12 @@ impl DomainEvents {
     pub fn subscribe(conn: &Connect) -> Result<Self, LabError> {
         ensure_event_loop()?;
         let (tx, rx) = mpsc::channel();
-        let mut this = DomainEvents { conn: conn.clone(), callback_ids: Vec::new(), rx };
+        let mut this = DomainEvents {
+            conn: conn.clone(),
+            callback_ids: Vec::new(),
+            rx,
+            bursts: Mutex::new(ResetBursts::default()),
+        };
         // SAFETY: each callback is cast to the generic type as libvirt's API requires; libvirt
         // calls it back with the signature matching its event id.
         let callbacks: [(u32, sys::virConnectDomainEventGenericCallback); 3] = unsafe {
@@ -302,14 +339,26 @@ impl DomainEvents {
         Ok(this)
     }
 
+    fn admit(&self, e: &HvEvent) -> bool {
+        self.bursts.lock().unwrap_or_else(|p| p.into_inner()).admit(e)
+    }
+
     /// The next event, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<HvEvent> {
-        self.rx.recv_timeout(timeout).ok()
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(e) if self.admit(&e) => return Some(e),
+                Ok(_) if !left.is_zero() => continue,
+                _ => return None,
+            }
+        }
     }
 
     /// Every event queued so far, without waiting.
     pub fn drain(&self) -> Vec<HvEvent> {
-        self.rx.try_iter().collect()
+        self.rx.try_iter().filter(|e| self.admit(e)).collect()
     }
 
     /// Waits until an event matching `pred` arrives, or `timeout` passes; events that do not
@@ -327,6 +376,7 @@ impl DomainEvents {
                 return (None, skipped);
             }
             match self.rx.recv_timeout(left) {
+                Ok(e) if !self.admit(&e) => {}
                 Ok(e) if pred(&e) => return (Some(e), skipped),
                 Ok(e) => skipped.push(e),
                 Err(_) => return (None, skipped),
@@ -378,5 +428,25 @@ mod tests {
             Some(EventData::Watchdog { node: "node1".into(), action: "reset".into() })
         );
         assert_eq!(e(HvEventKind::Lifecycle { lifecycle: Lifecycle::Defined }).to_event_data("node1"), None);
+    }
+
+    #[test]
+    fn a_reset_burst_is_one_reset() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ev =
+            |ms: u64, domain: &str, kind| HvEvent { at: t0 + Duration::from_millis(ms), domain: domain.into(), kind };
+        let mut b = ResetBursts::default();
+        let watchdog = HvEventKind::Watchdog { action: WatchdogAction::Reset };
+        // What QEMU sent after a watchdog reset: the watchdog event, then three RESETs.
+        assert!(b.admit(&ev(0, "n1", watchdog)));
+        assert!(b.admit(&ev(13, "n1", HvEventKind::Reboot)));
+        assert!(!b.admit(&ev(61, "n1", HvEventKind::Reboot)));
+        assert!(!b.admit(&ev(68, "n1", HvEventKind::Reboot)));
+        // Another domain's reset in the same instant is its own.
+        assert!(b.admit(&ev(70, "n2", HvEventKind::Reboot)));
+        // A later reset of the same domain counts again; other kinds always pass.
+        assert!(b.admit(&ev(2_013, "n1", HvEventKind::Reboot)));
+        assert!(b.admit(&ev(2_014, "n1", HvEventKind::Lifecycle { lifecycle: Lifecycle::Destroyed })));
+        assert!(b.admit(&ev(2_015, "n1", watchdog)));
     }
 }
