@@ -490,7 +490,16 @@ fn agent_blocked_start() -> Result<(), String> {
 }
 
 fn agent_ocf_tester(tester: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
     let agent = Agent::new(&[])?;
+    // ocf-tester runs meta-data as `nobody`, which must reach the file: a clone under a 0700
+    // directory (mktemp -d) would fail its permission check, so test a copy in a 0755 one.
+    let open = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mode = |p: &Path| std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
+    mode(open.path()).map_err(|e| e.to_string())?;
+    let copy = open.path().join("heartbeat");
+    std::fs::copy(repo().join(AGENT), &copy).map_err(|e| e.to_string())?;
+    mode(&copy).map_err(|e| e.to_string())?;
     let opt = |k: &str| {
         let v = &agent.env.iter().find(|(n, _)| n == &format!("OCF_RESKEY_{k}")).expect("set").1;
         format!("{k}={v}")
@@ -499,7 +508,7 @@ fn agent_ocf_tester(tester: &Path) -> Result<(), String> {
         .args(["-n", "hb"])
         .args(["-o", &opt("dir"), "-o", &opt("node"), "-o", &opt("interval")])
         .args(["-o", &opt("binary"), "-o", &opt("state_dir")])
-        .arg(repo().join(AGENT))
+        .arg(&copy)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| e.to_string())?;
