@@ -185,9 +185,9 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
             let t = Instant::now();
             let c = cancel.clone();
             let img = rt
-                .block_on(
-                    rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions { force }, &c)),
-                )
+                .block_on(rt.spawn_blocking(move || {
+                    hadrill::image::build(&recipe, &cache, &BuildOptions { force, ..BuildOptions::default() }, &c)
+                }))
                 .into_diagnostic()?;
             let img = match img {
                 Ok(img) => img,
