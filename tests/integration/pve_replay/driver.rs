@@ -2,7 +2,7 @@
 //! (order, where each command runs, the captured fingerprint and the run's password filled
 //! in), the readiness gate on the status the nodes serve (ready once the case's service runs,
 //! not ready once the master has lost power), and the observer running beside them. The
-//! fixture case plays at 50 ms per simulated second, so the gates fall in the right phase.
+//! fixture case plays at 70 ms per simulated second, so the gates fall in the right phase.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
