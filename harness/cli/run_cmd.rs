@@ -237,7 +237,7 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
 
 /// What the Debian route needs from the access settings (checked: the key matches the
 /// documented digest).
-struct PveRoute {
+pub(crate) struct PveRoute {
     release: pve::Release,
     repository: String,
     keyring: PathBuf,
@@ -245,13 +245,14 @@ struct PveRoute {
 }
 
 impl PveRoute {
-    fn repository(&self) -> hadrill::image::ExtraRepository {
+    pub(crate) fn repository(&self) -> hadrill::image::ExtraRepository {
         pve::image_repository(self.release, &self.repository, &self.keyring, self.apt_proxy.as_deref())
     }
 }
 
-/// The route `hadrill run` can take for a Proxmox VE scenario, or why it cannot.
-fn pve_route(file: &Path) -> Result<PveRoute, String> {
+/// The route `hadrill run` can take for a Proxmox VE scenario (`file`, for the log), or why
+/// it cannot.
+pub(crate) fn pve_route(file: &Path) -> Result<PveRoute, String> {
     let env = |k: &str| std::env::var(k).ok();
     let cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env).map_err(|e| e.to_string())?;
     match pve::check_access(&cfg, on_path).map_err(|e| e.to_string())? {
