@@ -2,7 +2,7 @@
 //! the engine (`hadrill::{image, lab, node}`). Returns exit codes: 0 success, 3 the lab or
 //! host broke (infrastructure error), 4 bad usage; 130 after Ctrl-C.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -178,6 +178,17 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
         ImageCommand::Build { name, force, recipes, host } => {
             let recipes = recipes.unwrap_or_else(default_recipes_dir);
             let recipe = Recipe::load(&recipes, &name)?;
+            let mut opts = BuildOptions { force, ..BuildOptions::default() };
+            // The Proxmox repository comes from the access settings, as for `hadrill run`.
+            if recipe.file.repositories.iter().any(|r| r == hadrill::stack::pve::IMAGE_REPOSITORY) {
+                match crate::run_cmd::pve_route(Path::new(&name)) {
+                    Ok(route) => opts.repositories.push(route.repository()),
+                    Err(why) => {
+                        eprintln!("error: recipe {name} needs the Proxmox repository: {why}");
+                        return Ok(EXIT_INFRA);
+                    }
+                }
+            }
             let cache = ImageCache::new(&host.state_dir());
             let cancel = Arc::new(AtomicBool::new(false));
             let rt = runtime()?;
@@ -185,9 +196,7 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
             let t = Instant::now();
             let c = cancel.clone();
             let img = rt
-                .block_on(
-                    rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions { force }, &c)),
-                )
+                .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c)))
                 .into_diagnostic()?;
             let img = match img {
                 Ok(img) => img,

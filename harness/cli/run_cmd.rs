@@ -1,18 +1,23 @@
-//! `hadrill run`: scenarios on a lab of real VMs with the Pacemaker stack. For each scenario:
-//! validate (all of them first), build or reuse the image, bring the lab up, bootstrap the
-//! stack, gate on readiness, execute the steps, collect, judge, write the run directory, print
-//! the summary, tear down (also on error and Ctrl-C, unless --keep). Exits with the verdict.
+//! `hadrill run`: scenarios on a lab of real VMs with the Pacemaker stack, or with Proxmox VE
+//! by its Debian route (when the host was given a mirror of the Proxmox repository and its
+//! key). For each scenario: validate (all of them first, and the Proxmox access before
+//! anything is built), build or reuse the images, bring the lab up, bootstrap the stack, gate
+//! on readiness, execute the steps, collect, judge, write the run directory, print the
+//! summary, tear down (also on error and Ctrl-C, unless --keep). Exits with the verdict.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hadrill::check::{EXIT_INVALID_INPUT, Verdict};
 use hadrill::image::{BuildOptions, BuiltImage, ImageCache, Recipe, default_recipes_dir};
 use hadrill::lab::{self, Lab, LabConfig};
 use hadrill::report::{ReportInput, summary_text, write_reports};
-use hadrill::run::{self, LabDriver, LabDriverOptions, Progress, RunOptions, RunResult, Stop};
+use hadrill::run::{
+    self, LabDriver, LabDriverOptions, PVE_MIN_MEMORY_MIB, Progress, PveDriverOptions, PveLabDriver, RunOptions,
+    RunResult, Stop,
+};
 use hadrill::scenario::{self, Plan, StackKind, StepKind, Timing};
 use hadrill::stack::pacemaker::{NodeAddr, Profile, Sabotage, bootstrap_plan};
 use hadrill::stack::pve;
@@ -75,7 +80,8 @@ pub struct RunArgs {
     /// [default: runs/<scenario>-<run id>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Image recipe to boot.
+    /// Image recipe to boot: the Pacemaker nodes', and the storage VM's of every lab (Proxmox
+    /// VE nodes boot `pve-debian`, built with the Proxmox repository from the access settings).
     #[arg(long, default_value = "debian-ha", value_name = "NAME")]
     pub image: String,
     /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
@@ -111,6 +117,8 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
     if bad {
         return EXIT_INVALID_INPUT;
     }
+    let mut stacks = Vec::new();
+    let mut pve: Option<PveRoute> = None;
     for (f, p) in &plans {
         let file_stack = p.stack;
         let want = args.stack.map(|s| match s {
@@ -125,27 +133,26 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
             (w, s) => w.or(s),
         };
         match stack {
-            Some(StackKind::Pacemaker) => {}
+            Some(StackKind::Pacemaker) => stacks.push(StackKind::Pacemaker),
             Some(StackKind::Pve) => {
                 // Say exactly what is missing (ISO, mirror, key, proxy) before anything is built.
-                let env = |k: &str| std::env::var(k).ok();
-                let access = pve::AccessConfig::load(Path::new(pve::RECIPE), env)
-                    .and_then(|cfg| pve::check_access(&cfg, on_path));
-                match access {
-                    Err(e) => eprintln!(
-                        "error: {}: {e}
-No lab was made.",
-                        f.display()
-                    ),
-                    Ok(_) => eprintln!(
-                        "error: {}: Proxmox VE access is configured, but hadrill's lab cannot boot Proxmox VE nodes \
-                         yet (they install their own kernel and boot loader; the lab boots a kernel directly). \
-                         No lab was made.\n  hint: the generated image files and bootstrap plans are tested; \
-                         see the README's Proxmox VE section",
-                        f.display()
-                    ),
+                match pve_route(f) {
+                    Ok(route) => {
+                        if args.sabotage.is_some() {
+                            eprintln!(
+                                "error: {}: --sabotage breaks a Pacemaker set-up; it has no Proxmox VE form yet",
+                                f.display()
+                            );
+                            return EXIT_INVALID_INPUT;
+                        }
+                        pve = Some(route);
+                    }
+                    Err(why) => {
+                        eprintln!("error: {}: {why}\nNo lab was made.", f.display());
+                        return Verdict::InfraError.exit_code();
+                    }
                 }
-                return Verdict::InfraError.exit_code();
+                stacks.push(StackKind::Pve);
             }
             None => {
                 eprintln!("error: {}: no `stack:` in the file; pass --stack pacemaker", f.display());
@@ -168,36 +175,35 @@ No lab was made.",
     };
     let cancel = Arc::new(AtomicBool::new(false));
     crate::lab_cmds::watch_signals(&rt, cancel.clone());
-    let workload = match workload_binary() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Verdict::InfraError.exit_code();
+    // Only the Pacemaker stack runs hadrill's own HA service.
+    let workload = if stacks.contains(&StackKind::Pacemaker) {
+        match workload_binary() {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Verdict::InfraError.exit_code();
+            }
         }
+    } else {
+        PathBuf::new()
     };
-    let recipe = match Recipe::load(&args.recipes.clone().unwrap_or_else(default_recipes_dir), &args.image) {
-        Ok(r) => r,
-        Err(e) => {
-            eprint!("{}", render::diagnostic(&e, color));
-            return EXIT_INVALID_INPUT;
-        }
-    };
+    let recipes = args.recipes.clone().unwrap_or_else(default_recipes_dir);
     let cache = ImageCache::new(&args.host.state_dir());
-    let c = cancel.clone();
-    let img = match rt
-        .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions::default(), &c)))
-    {
-        Ok(Ok(img)) => img,
-        Ok(Err(hadrill::image::ImageError::Interrupted)) => return EXIT_INTERRUPTED,
-        Ok(Err(e)) => {
-            eprint!("{}", render::diagnostic(&e, color));
-            return Verdict::InfraError.exit_code();
-        }
-        Err(e) => {
-            eprintln!("error: image build: {e}");
-            return Verdict::InfraError.exit_code();
+    let img = match build_image(&recipes, &args.image, BuildOptions::default(), &cache, &rt, &cancel, color) {
+        Ok(img) => img,
+        Err(code) => return code,
+    };
+    let pve_img = match &pve {
+        None => None,
+        Some(route) => {
+            let opts = BuildOptions { repositories: vec![route.repository()], ..BuildOptions::default() };
+            match build_image(&recipes, pve::IMAGE_RECIPE, opts, &cache, &rt, &cancel, color) {
+                Ok(img) => Some(img),
+                Err(code) => return code,
+            }
         }
     };
+    let images = Images { base: img, pve: pve_img.zip(pve) };
 
     // 3. One lab per scenario.
     let mut codes = Vec::new();
@@ -206,7 +212,7 @@ No lab was made.",
         if cancel.load(Ordering::Relaxed) {
             break;
         }
-        let out = run_one(f, plan, &args, &img, &workload, &rt, &cancel, plans.len() > 1, color);
+        let out = run_one(f, plan, &args, &images, &workload, &rt, &cancel, plans.len() > 1, color);
         codes.push(out.code);
         suites.extend(out.junit);
     }
@@ -227,6 +233,87 @@ No lab was made.",
         _ => 3,
     };
     codes.into_iter().max_by_key(|c| rank(*c)).unwrap_or(0)
+}
+
+/// What the Debian route needs from the access settings (checked: the key matches the
+/// documented digest).
+pub(crate) struct PveRoute {
+    release: pve::Release,
+    repository: String,
+    keyring: PathBuf,
+    apt_proxy: Option<String>,
+}
+
+impl PveRoute {
+    pub(crate) fn repository(&self) -> hadrill::image::ExtraRepository {
+        pve::image_repository(self.release, &self.repository, &self.keyring, self.apt_proxy.as_deref())
+    }
+}
+
+/// The route `hadrill run` can take for a Proxmox VE scenario (`file`, for the log), or why
+/// it cannot.
+pub(crate) fn pve_route(file: &Path) -> Result<PveRoute, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env).map_err(|e| e.to_string())?;
+    match pve::check_access(&cfg, on_path).map_err(|e| e.to_string())? {
+        pve::Install::Iso { .. } => Err(format!(
+            "an ISO is configured ({}), but the ISO route's install is not automated by `hadrill run` yet; \
+             use the Debian route with HADRILL_PVE_MIRROR and HADRILL_PVE_KEYRING (and no HADRILL_PVE_ISO)\n  \
+             hint: the ISO route's answer file and first-boot script are generated and tested; see the README's \
+             Proxmox VE section",
+            cfg.iso.as_ref().map(|i| i.from.as_str()).unwrap_or("?")
+        )),
+        pve::Install::Debian { .. } if cfg.release != pve::Release::Pve8 => Err(format!(
+            "Proxmox VE {} is asked for, but the Debian route's image (images/{}) is Proxmox VE 8 on Debian 12 \
+             so far; set HADRILL_PVE_RELEASE=8 (or `release: 8` in {})",
+            cfg.release.label(),
+            pve::IMAGE_RECIPE,
+            pve::RECIPE
+        )),
+        pve::Install::Debian { repository, keyring, apt_proxy } => {
+            info!(scenario = %file.display(), repository, "Proxmox VE by the Debian route");
+            Ok(PveRoute { release: cfg.release, repository, keyring, apt_proxy })
+        }
+    }
+}
+
+/// The images the labs boot: `base` for Pacemaker nodes and every storage VM, and the
+/// Proxmox VE node image with its route when a scenario needs it.
+struct Images {
+    base: BuiltImage,
+    pve: Option<(BuiltImage, PveRoute)>,
+}
+
+/// Builds (or reuses) recipe `name`; `Err` is the exit code, the problem already printed.
+fn build_image(
+    recipes: &Path,
+    name: &str,
+    opts: BuildOptions,
+    cache: &ImageCache,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    color: bool,
+) -> Result<BuiltImage, i32> {
+    let recipe = match Recipe::load(recipes, name) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return Err(EXIT_INVALID_INPUT);
+        }
+    };
+    let (c, cache) = (cancel.clone(), cache.clone());
+    match rt.block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c))) {
+        Ok(Ok(img)) => Ok(img),
+        Ok(Err(hadrill::image::ImageError::Interrupted)) => Err(EXIT_INTERRUPTED),
+        Ok(Err(e)) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            Err(Verdict::InfraError.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: image build: {e}");
+            Err(Verdict::InfraError.exit_code())
+        }
+    }
 }
 
 /// `hadrill-workload`, built beside `hadrill` (it is a default member of the workspace), or
@@ -319,7 +406,7 @@ fn run_one(
     file: &Path,
     plan: &Plan,
     args: &RunArgs,
-    img: &BuiltImage,
+    images: &Images,
     workload: &Path,
     rt: &tokio::runtime::Runtime,
     cancel: &Arc<AtomicBool>,
@@ -328,6 +415,11 @@ fn run_one(
 ) -> Outcome {
     let wall = Instant::now();
     let cluster = plan.cluster.as_ref().expect("checked before");
+    // Checked before: a Proxmox VE scenario runs only with its route and image.
+    let pve = match args.stack.map(|s| s == StackArg::Pve).unwrap_or(plan.stack == Some(StackKind::Pve)) {
+        true => images.pve.as_ref(),
+        false => None,
+    };
     info!("scenario {} ({}): {} nodes, {:?} storage", plan.name, file.display(), cluster.nodes.len(), cluster.storage);
     let sabotage = args.sabotage.map(Sabotage::from);
     if let Some(s) = sabotage {
@@ -336,8 +428,21 @@ fn run_one(
     let mut cfg = LabConfig::new(&args.host.uri(), &args.host.state_dir(), cluster.nodes.len() as u32);
     cfg.node_memory_mib = cluster.memory_mib;
     cfg.watchdog = sabotage.is_none_or(|s| s.hardware_watchdog());
+    let im = match pve {
+        Some((pve_img, _)) => {
+            if cluster.memory_mib < PVE_MIN_MEMORY_MIB {
+                info!(
+                    "Proxmox VE nodes get {PVE_MIN_MEMORY_MIB} MiB (the cluster file asks for {} MiB): Proxmox VE's minimum",
+                    cluster.memory_mib
+                );
+            }
+            cfg.node_memory_mib = cluster.memory_mib.max(PVE_MIN_MEMORY_MIB);
+            cfg.storage_image = Some(images.base.clone());
+            pve_img.clone()
+        }
+        None => images.base.clone(),
+    };
     let c = cancel.clone();
-    let im = img.clone();
     let lab = match rt.block_on(rt.spawn_blocking(move || Lab::up(&cfg, &im, &c))) {
         Ok(Ok(lab)) => lab,
         Ok(Err(lab::LabError::Interrupted)) => return Outcome { code: EXIT_INTERRUPTED, junit: None },
@@ -361,30 +466,47 @@ fn run_one(
         (None, _) => PathBuf::from("runs").join(name),
     };
     info!(run = run_id, "lab up ({}); run directory {}", lab::describe_accel(lab.record().accel), dir.display());
-    let (code, junit) = judge(file, plan, sabotage, &lab, &dir, workload, rt, cancel, color, wall);
+    let mut bar = Bar::new(&plan.name);
+    let options = RunOptions::default();
+    let artefacts = dir.join("artefacts");
+    let bundle = |write: &mut dyn FnMut(&Path) -> std::io::Result<()>| {
+        // The artefact bundle comes from the live lab, before the driver lets go of it.
+        if !cancel.load(Ordering::Relaxed)
+            && let Err(e) = write(&artefacts)
+        {
+            warn!("artefacts incomplete: {e}");
+        }
+    };
+    let driven = match pve {
+        Some((_, route)) => drive_pve(plan, route, &lab, rt, cancel, &options, &mut bar).map(|(r, mut d)| {
+            bundle(&mut |p| d.write_artefacts(p));
+            d.close();
+            (r, d.t0())
+        }),
+        None => drive(plan, sabotage, &lab, workload, rt, cancel, &options, &mut bar).map(|(r, mut d)| {
+            bundle(&mut |p| d.write_artefacts(p));
+            d.close();
+            (r, d.t0())
+        }),
+    };
+    drop(bar);
+    let (code, junit) = judge(file, sabotage, driven, &dir, cancel, color, wall);
     Outcome { code: finish_lab(lab, args.keep, code), junit }
 }
 
-/// Drives the run on `lab`, collects, writes the run directory and prints the summary; the
-/// exit code and the JUnit suite.
+/// Judges a driven run, writes the run directory and prints the summary; the exit code and
+/// the JUnit suite. `driven` is the run's result and start, or why not even SSH came up.
 #[allow(clippy::too_many_arguments)]
 fn judge(
     file: &Path,
-    plan: &Plan,
     sabotage: Option<Sabotage>,
-    lab: &Lab,
+    driven: Result<(RunResult, SystemTime), String>,
     dir: &Path,
-    workload: &Path,
-    rt: &tokio::runtime::Runtime,
     cancel: &Arc<AtomicBool>,
     color: bool,
     wall: Instant,
 ) -> (i32, Option<String>) {
-    let mut bar = Bar::new(&plan.name);
-    let options = RunOptions::default();
-    let result = drive(plan, sabotage, lab, workload, rt, cancel, &options, &mut bar);
-    drop(bar);
-    let (result, mut driver) = match result {
+    let (result, t0) = match driven {
         Ok(x) => x,
         Err(why) => {
             // Not even SSH: nothing observed, nothing judged beyond the lab itself.
@@ -393,16 +515,6 @@ fn judge(
             return (code, None);
         }
     };
-
-    // The artefact bundle (from the live lab), then the reports.
-    if !cancel.load(Ordering::Relaxed)
-        && let Err(e) = driver.write_artefacts(&dir.join("artefacts"))
-    {
-        warn!("artefacts incomplete: {e}");
-    }
-    let t0 = driver.t0();
-    driver.close();
-    drop(driver);
     let RunResult { mut timeline, mut evaluation, stopped, .. } = result;
     timeline.meta.source = Some(file.display().to_string());
     timeline.meta.start = jiff::Timestamp::try_from(t0).ok().map(|t| t.to_string());
@@ -468,13 +580,7 @@ fn drive<'a>(
         driver.prepare(workload)?;
         let nodes: Vec<NodeAddr> =
             lab.record().nodes().filter_map(|v| v.address().map(|ip| NodeAddr { name: v.node.clone(), ip })).collect();
-        let mut key = vec![0u8; 128];
-        std::io::Read::read_exact(
-            &mut std::fs::File::open("/dev/urandom")
-                .map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?,
-            &mut key,
-        )
-        .map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?;
+        let key = random_bytes(128)?;
         let profile = if lab.record().accel.as_str() == "kvm" { Profile::kvm() } else { Profile::tcg() };
         let bp = bootstrap_plan(&format!("hadrill-{}", lab.run()), &nodes, &plan.resources, &profile, &key, sabotage);
         let t = Instant::now();
@@ -504,6 +610,75 @@ fn drive<'a>(
     let mut progress = |p: &Progress| bar.step(p);
     let result = run::execute(plan, &mut driver, options, &mut progress);
     Ok((result, driver))
+}
+
+/// [`drive`] for Proxmox VE: SSH, the root password and container template, the bootstrap
+/// plan for the version the nodes run, the readiness gate, the steps.
+fn drive_pve<'a>(
+    plan: &Plan,
+    route: &PveRoute,
+    lab: &'a Lab,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    options: &RunOptions,
+    bar: &mut Bar,
+) -> Result<(RunResult, PveLabDriver<'a>), String> {
+    let t = Instant::now();
+    // A Proxmox VE node starts a dozen Perl daemons before sshd is of use to anyone.
+    let within = lab.scaled(Duration::from_secs(150));
+    bar.say("waiting for SSH on every VM", Duration::ZERO, Some(within));
+    let fleet = match crate::lab_cmds::connect_or_cancel(rt, lab, within, cancel) {
+        None => return Err("interrupted".into()),
+        Some(Err(e)) => return Err(format!("SSH did not come up (console logs are in the lab's run directory): {e}")),
+        Some(Ok(f)) => f,
+    };
+    info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "SSH up on every VM");
+    let services: Vec<String> = plan.resources.iter().map(|r| r.id.clone()).collect();
+    let mut driver =
+        PveLabDriver::start(lab, fleet, rt.handle().clone(), cancel.clone(), services, PveDriverOptions::default())
+            .map_err(|e| e.to_string())?;
+    let setup = (|| {
+        // The joins authenticate with root's password: one per run, never shown.
+        let password: String = random_bytes(18)?.iter().map(|b| format!("{b:02x}")).collect();
+        driver.prepare(&password, route.apt_proxy.as_deref())?;
+        // pvecm's cluster names are at most 15 characters: `hadrill` and the run id.
+        let setup = driver.setup(&format!("hadrill{}", lab.run()))?;
+        let t = Instant::now();
+        let version = driver.bootstrap(&setup, &plan.resources, &password, &mut |what| {
+            bar.say(&format!("bootstrap: {what}"), t.elapsed(), None)
+        })?;
+        info!(%version, "Proxmox VE cluster set up");
+        Ok::<_, run::DriverError>(())
+    })();
+    if let Err(e) = setup {
+        let stop = Stop::InfraError(e.to_string());
+        return Ok((run::abandon(plan, &mut driver, options, "the Proxmox VE cluster was set up", stop), driver));
+    }
+    // The HA manager takes a while to elect a master and start the guests (10 s rounds).
+    let ready_within = Duration::from_secs(900);
+    if let Err(why) = driver.wait_ready(ready_within, &mut |why, waited| {
+        bar.say(&format!("waiting for a ready cluster: {why}"), waited, Some(ready_within))
+    }) {
+        let stop = if cancel.load(Ordering::Relaxed) {
+            Stop::InfraError("interrupted".into())
+        } else {
+            Stop::Inconclusive(format!("not ready within {}: {why}", scenario::format_duration(ready_within)))
+        };
+        return Ok((run::abandon(plan, &mut driver, options, "the cluster became ready", stop), driver));
+    }
+    let mut progress = |p: &Progress| bar.step(p);
+    let result = run::execute(plan, &mut driver, options, &mut progress);
+    Ok((result, driver))
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>, run::DriverError> {
+    let mut key = vec![0u8; n];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?,
+        &mut key,
+    )
+    .map_err(|e| run::DriverError::Infra(format!("/dev/urandom: {e}")))?;
+    Ok(key)
 }
 
 /// Tears the lab down (or leaves it with --keep); the run's code, or 3 when teardown failed.

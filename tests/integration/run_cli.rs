@@ -1,9 +1,16 @@
 //! `hadrill run` before any lab is made: bad input is refused with exit 4, and the Proxmox VE
-//! stack (whose image this host cannot build) with exit 3, both without touching libvirt.
+//! stack without usable access (nothing given, a wrong key, the ISO route that `run` does not
+//! automate) with exit 3, all without building an image or touching libvirt.
 
 use libtest_mimic::Trial;
 
-use crate::support::{ensure, hadrill, trial};
+use crate::support::{ensure, hadrill, hadrill_with, trial};
+
+/// An empty state directory: nothing may appear in it when `run` stops before the lab.
+fn untouched(state: &std::path::Path) -> Result<(), String> {
+    let left: Vec<_> = std::fs::read_dir(state).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
+    ensure(left.is_empty(), || format!("run made {left:?} before stopping"))
+}
 
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -17,9 +24,49 @@ pub fn trials() -> Vec<Trial> {
             ensure(r.stderr.contains("unknown anchor"), || format!("no diagnostic:\n{}", r.stderr))
         }),
         trial("run_cli::pve_is_refused_without_a_lab", || {
-            let r = hadrill(&["run", "scenarios/pve/power-pull.yaml"]);
+            let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let s = state.path().to_str().unwrap_or_default();
+            let r = hadrill(&["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"]);
             ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
-            ensure(r.stderr.contains("Proxmox") && r.stderr.contains("No lab was made"), || r.stderr.clone())
+            ensure(r.stderr.contains("Proxmox") && r.stderr.contains("No lab was made"), || r.stderr.clone())?;
+            ensure(r.stderr.contains("HADRILL_PVE_MIRROR"), || format!("does not say how:\n{}", r.stderr))?;
+            untouched(state.path())
+        }),
+        trial("run_cli::pve_with_a_wrong_key_is_refused_before_the_image", || {
+            let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let key = files.path().join("proxmox-release-bookworm.gpg");
+            std::fs::write(&key, b"not the Proxmox key").map_err(|e| e.to_string())?;
+            let s = state.path().to_str().unwrap_or_default();
+            let r = hadrill_with(
+                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
+                &[("HADRILL_PVE_MIRROR", "http://mirror.lab/debian"), ("HADRILL_PVE_KEYRING", &key.to_string_lossy())],
+            );
+            ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+            ensure(r.stderr.contains("sha512sum") && r.stderr.contains("No lab was made"), || r.stderr.clone())?;
+            untouched(state.path())
+        }),
+        trial("run_cli::pve_iso_route_says_to_use_the_debian_route", || {
+            let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let iso = files.path().join("proxmox-ve_8.4-1.iso");
+            let mut bytes = vec![0u8; 40_000];
+            bytes[32768] = 1;
+            bytes[32769..32774].copy_from_slice(b"CD001");
+            std::fs::write(&iso, &bytes).map_err(|e| e.to_string())?;
+            let s = state.path().to_str().unwrap_or_default();
+            let r = hadrill_with(
+                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
+                &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ISO_PREPARED", "1")],
+            );
+            ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+            ensure(
+                r.stderr.contains("ISO route's install is not automated")
+                    && r.stderr.contains("HADRILL_PVE_MIRROR")
+                    && r.stderr.contains("No lab was made"),
+                || r.stderr.clone(),
+            )?;
+            untouched(state.path())
         }),
         trial("run_cli::stack_flag_must_agree_with_the_scenario", || {
             let r = hadrill(&["run", "--stack", "pacemaker", "scenarios/pve/power-pull.yaml"]);

@@ -32,14 +32,21 @@ pub struct Run {
 
 /// Run the hadrill binary from the repository root, without colour.
 pub fn hadrill(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_hadrill"))
-        .args(args)
-        .arg("--color=never")
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .env_remove("HADRILL_LOG")
-        .output()
-        .expect("hadrill runs");
+    hadrill_with(args, &[])
+}
+
+/// [`hadrill`] with these environment variables, and none of the caller's Proxmox access
+/// settings (`HADRILL_PVE_*`).
+pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hadrill"));
+    cmd.args(args).arg("--color=never").current_dir(repo()).env("NO_COLOR", "1").env_remove("HADRILL_LOG");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HADRILL_PVE_")) {
+        cmd.env_remove(k);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("hadrill runs");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -6,4 +6,4 @@ mod apply;
 mod spec;
 
 pub use apply::{FaultError, apply, apply_guest, apply_hypervisor};
-pub use spec::{FaultAction, FaultRecord, FaultSpec};
+pub use spec::{FaultAction, FaultRecord, FaultSpec, StackFaults, cuts_off};

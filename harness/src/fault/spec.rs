@@ -5,7 +5,56 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::NetRole;
+use crate::scenario::{Fault, NetworkKind};
 use crate::timeline::{EventData, FaultKind};
+
+/// What a stack says about faults that name its daemons.
+#[derive(Clone, Copy, Debug)]
+pub struct StackFaults {
+    /// The process that feeds the watchdog (sbd, watchdog-mux).
+    pub watchdog_feeder: &'static str,
+    /// The systemd unit that brings a killed process back, if any.
+    pub unit_of: fn(&str) -> Option<&'static str>,
+}
+
+impl FaultSpec {
+    /// The catalogue's fault for a scenario's fault on `node`, with `stack`'s names.
+    pub fn from_scenario(fault: &Fault, node: &str, stack: &StackFaults) -> FaultSpec {
+        let node = node.to_owned();
+        match fault {
+            Fault::PowerPull => FaultSpec::PowerPull { node },
+            Fault::LinkDown { network } => FaultSpec::LinkDown {
+                node,
+                net: match network {
+                    NetworkKind::Cluster => NetRole::Cluster,
+                    NetworkKind::Storage => NetRole::Storage,
+                },
+            },
+            Fault::StorageBreak => FaultSpec::StorageBreak { node },
+            Fault::KillProcess { process, signal } => FaultSpec::KillProcess {
+                node,
+                process: process.clone(),
+                signal: signal.clone(),
+                unit: (stack.unit_of)(process).map(str::to_owned),
+            },
+            Fault::StopService { service } => FaultSpec::StopService { node, unit: service.clone() },
+            // The local disk: NFS cannot be frozen, and the root file system is where the node's
+            // own state (journal, cluster configuration) lives.
+            Fault::FreezeIo => FaultSpec::FreezeIo { node, path: "/".into() },
+            Fault::FreezeWatchdog => {
+                FaultSpec::FreezeWatchdogFeeder { node, process: stack.watchdog_feeder.to_owned() }
+            }
+            Fault::Pause => FaultSpec::Pause { node },
+            Fault::Reboot => FaultSpec::Reboot { node },
+        }
+    }
+}
+
+/// Whether a fault makes a node a poor place to ask about the cluster (unreachable, or cut
+/// off from the partition that decides): all but a storage cut.
+pub fn cuts_off(fault: &Fault) -> bool {
+    !matches!(fault, Fault::StorageBreak | Fault::LinkDown { network: NetworkKind::Storage })
+}
 
 /// A fault against one node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

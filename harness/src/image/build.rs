@@ -1,6 +1,6 @@
-//! The builder: mmdebstrap into a root directory (packages, `files/`, `customize.sh`), the
-//! kernel and initrd copied out for direct boot, `mkfs.ext4 -d` and `qemu-img convert` to a
-//! qcow2 base. Works in a scratch directory next to the cache and moves the result into
+//! The builder: mmdebstrap into a root directory (packages, extra APT repositories with their
+//! keys, `files/`, `essential.sh`, `customize.sh`), the kernel and initrd copied out for
+//! direct boot, `mkfs.ext4 -d` and `qemu-img convert` to a qcow2 base. Works in a scratch directory next to the cache and moves the result into
 //! place only when everything succeeded; the scratch directory is removed on every path.
 
 use std::path::{Path, PathBuf};
@@ -11,13 +11,15 @@ use tracing::info;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 use super::run::{CommandSpec, run_command};
-use super::{BuiltImage, ImageCache, ImageError, Recipe};
+use super::{BuiltImage, ExtraRepository, ImageCache, ImageError, Recipe};
 
 /// Options of one build.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     /// Rebuild even when an image with the recipe's hash exists.
     pub force: bool,
+    /// The extra repositories the recipe asks for (part of the cache key).
+    pub repositories: Vec<ExtraRepository>,
 }
 
 /// Removes the scratch directory however the build ends.
@@ -36,7 +38,8 @@ pub fn build(
     opts: &BuildOptions,
     cancel: &AtomicBool,
 ) -> Result<BuiltImage, ImageError> {
-    let hash = recipe.hash()?;
+    recipe.check_repositories(&opts.repositories)?;
+    let hash = recipe.hash_with(&opts.repositories)?;
     if !opts.force
         && let Some(img) = cache.get(recipe.name(), &hash)
     {
@@ -60,21 +63,7 @@ pub fn build(
     let f = &recipe.file;
     span.pb_set_message("mmdebstrap: packages");
     info!(step = "1/4", "mmdebstrap {} {} packages", f.suite, f.packages.len());
-    let mut spec = CommandSpec::new("mmdebstrap", "mmdebstrap", Duration::from_secs(45 * 60))
-        .arg(format!("--variant={}", f.variant))
-        .arg(format!("--include={}", f.packages.join(",")))
-        .arg("--aptopt=Acquire::Retries \"3\"")
-        .arg("--dpkgopt=path-exclude=/usr/share/doc/*")
-        .arg("--dpkgopt=path-exclude=/usr/share/man/*")
-        .arg("--dpkgopt=path-exclude=/usr/share/locale/*");
-    if recipe.files_dir().is_dir() {
-        spec = spec.arg(format!("--customize-hook=sync-in {} /", recipe.files_dir().display()));
-    }
-    if recipe.customize_script().is_file() {
-        spec = spec
-            .arg(format!("--customize-hook=chroot \"$1\" /bin/sh -s < {}", shell_quote(&recipe.customize_script())));
-    }
-    spec = spec.arg(&f.suite).arg(rootfs.to_string_lossy()).arg(&f.mirror);
+    let spec = mmdebstrap_spec(recipe, &rootfs, &opts.repositories)?;
     run_command(&spec, cancel, |line| {
         if let Some(msg) = line.strip_prefix("I: ") {
             span.pb_set_message(&format!("mmdebstrap: {msg}"));
@@ -85,7 +74,7 @@ pub fn build(
     // 2. Kernel and initrd for direct boot.
     span.pb_set_message("kernel and initrd");
     info!(step = "2/4", "kernel and initrd for direct boot");
-    let (kernel, initrd, kernel_version) = find_kernel(&rootfs.join("boot"))?;
+    let (kernel, initrd, kernel_version) = find_kernel(&rootfs.join("boot"), f.kernel_suffix.as_deref())?;
     copy(&kernel, &scratch.0.join("vmlinuz"))?;
     copy(&initrd, &scratch.0.join("initrd.img"))?;
     span.pb_inc(1);
@@ -141,6 +130,66 @@ pub fn build(
     Ok(img)
 }
 
+/// The mmdebstrap call that makes the root file system in `rootfs`:
+/// - the recipe's packages from its Debian mirror, and each extra repository as one more
+///   source line signed by its key on this host (apt as run by mmdebstrap verifies with it);
+/// - setup: each key uploaded to where the image keeps it (before `apt update`);
+/// - essential (before the recipe's packages): `essential.sh` in the root file system;
+/// - customize: the recipes' `files/` (included ones first), the sources pointed at the keys
+///   inside the image, then `customize.sh`.
+///
+/// A proxy of an extra repository is an APT option for that host only, kept in the image.
+pub fn mmdebstrap_spec(recipe: &Recipe, rootfs: &Path, repos: &[ExtraRepository]) -> Result<CommandSpec, ImageError> {
+    let f = &recipe.file;
+    let mut spec = CommandSpec::new("mmdebstrap", "mmdebstrap", Duration::from_secs(45 * 60))
+        .arg(format!("--variant={}", f.variant))
+        .arg(format!("--include={}", f.packages.join(",")))
+        .arg("--aptopt=Acquire::Retries \"3\"");
+    for r in repos {
+        if let Some(p) = &r.proxy {
+            spec = spec.arg(format!("--aptopt=Acquire::http::Proxy::{} \"{p}\"", r.host()));
+        }
+    }
+    spec = spec
+        .arg("--dpkgopt=path-exclude=/usr/share/doc/*")
+        .arg("--dpkgopt=path-exclude=/usr/share/man/*")
+        .arg("--dpkgopt=path-exclude=/usr/share/locale/*");
+    for r in repos {
+        let target = Path::new(&r.keyring_target);
+        if let Some(dir) = target.parent() {
+            spec = spec.arg(format!("--setup-hook=mkdir -p \"$1{}\"", dir.display()));
+        }
+        spec = spec.arg(format!("--setup-hook=upload {} {}", r.keyring.display(), r.keyring_target));
+    }
+    if recipe.essential_script().is_file() {
+        spec = spec
+            .arg(format!("--essential-hook=chroot \"$1\" /bin/sh -s < {}", shell_quote(&recipe.essential_script())));
+    }
+    for dir in recipe.included_files_dirs()? {
+        spec = spec.arg(format!("--customize-hook=sync-in {} /", dir.display()));
+    }
+    if recipe.files_dir().is_dir() {
+        spec = spec.arg(format!("--customize-hook=sync-in {} /", recipe.files_dir().display()));
+    }
+    for r in repos {
+        // After the build, apt inside the image verifies with the key inside it.
+        spec = spec.arg(format!(
+            "--customize-hook=sed -i 's|signed-by={}]|signed-by={}]|' \"$1/etc/apt/sources.list\"",
+            r.keyring.display(),
+            r.keyring_target
+        ));
+    }
+    if recipe.customize_script().is_file() {
+        spec = spec
+            .arg(format!("--customize-hook=chroot \"$1\" /bin/sh -s < {}", shell_quote(&recipe.customize_script())));
+    }
+    spec = spec.arg(&f.suite).arg(rootfs.to_string_lossy()).arg(&f.mirror);
+    for r in repos {
+        spec = spec.arg(r.source_line(&r.keyring.to_string_lossy()));
+    }
+    Ok(spec)
+}
+
 fn progress_style() -> tracing_indicatif::style::ProgressStyle {
     tracing_indicatif::style::ProgressStyle::with_template(
         "{span_child_prefix}{spinner} {span_name} [{elapsed}] {pos}/{len} {wide_msg}",
@@ -162,8 +211,9 @@ fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"))
 }
 
-/// The newest `vmlinuz-*` under `boot` with its matching `initrd.img-*`.
-fn find_kernel(boot: &Path) -> Result<(PathBuf, PathBuf, String), ImageError> {
+/// The newest `vmlinuz-*` under `boot` with its matching `initrd.img-*`; with `suffix`, it
+/// must end with it.
+fn find_kernel(boot: &Path, suffix: Option<&str>) -> Result<(PathBuf, PathBuf, String), ImageError> {
     let rd = std::fs::read_dir(boot).map_err(|e| ImageError::io(boot, e))?;
     let mut versions: Vec<String> = rd
         .flatten()
@@ -171,6 +221,11 @@ fn find_kernel(boot: &Path) -> Result<(PathBuf, PathBuf, String), ImageError> {
         .collect();
     versions.sort();
     let v = versions.pop().ok_or(ImageError::NoKernel)?;
+    if let Some(want) = suffix
+        && !v.ends_with(want)
+    {
+        return Err(ImageError::WrongKernel { want: want.to_owned(), found: v });
+    }
     let initrd = boot.join(format!("initrd.img-{v}"));
     if !initrd.is_file() {
         return Err(ImageError::NoKernel);
@@ -186,15 +241,23 @@ mod tests {
     fn newest_kernel_with_initrd_is_picked() {
         let d = std::env::temp_dir().join(format!("hadrill-boot-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
-        assert!(matches!(find_kernel(&d), Err(ImageError::NoKernel)));
+        assert!(matches!(find_kernel(&d, None), Err(ImageError::NoKernel)));
         for f in
             ["vmlinuz-6.1.0-9-amd64", "initrd.img-6.1.0-9-amd64", "vmlinuz-6.1.0-10-amd64", "initrd.img-6.1.0-10-amd64"]
         {
             std::fs::write(d.join(f), b"").unwrap();
         }
-        let (_, initrd, v) = find_kernel(&d).unwrap();
+        let (_, initrd, v) = find_kernel(&d, None).unwrap();
         // Lexical order is good enough for one installed kernel; with two it picks a real pair.
         assert!(initrd.ends_with(format!("initrd.img-{v}")));
+        match find_kernel(&d, Some("-pve")) {
+            Err(ImageError::WrongKernel { found, .. }) => assert_eq!(found, v),
+            other => panic!("a Debian kernel passed as -pve: {other:?}"),
+        }
+        for f in ["vmlinuz-6.8.12-4-pve", "initrd.img-6.8.12-4-pve"] {
+            std::fs::write(d.join(f), b"").unwrap();
+        }
+        assert_eq!(find_kernel(&d, Some("-pve")).unwrap().2, "6.8.12-4-pve");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

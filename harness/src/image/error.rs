@@ -38,6 +38,23 @@ pub enum ImageError {
         help("the recipe must install linux-image-amd64 and initramfs-tools")
     )]
     NoKernel,
+    #[error("recipe `{recipe}` needs the APT repository `{name}`, and none was given")]
+    #[diagnostic(
+        code(hadrill::image::missing_repository),
+        help(
+            "`hadrill run` gives it from the Proxmox access settings (HADRILL_PVE_MIRROR and HADRILL_PVE_KEYRING, or images/pve/pve.yaml)"
+        )
+    )]
+    MissingRepository { recipe: String, name: String },
+    #[error("APT repository `{name}`: {message}")]
+    #[diagnostic(code(hadrill::image::bad_repository))]
+    BadRepository { name: String, message: String },
+    #[error("the image boots kernel {found}, not one ending in `{want}`")]
+    #[diagnostic(
+        code(hadrill::image::wrong_kernel),
+        help("the recipe's packages must install that kernel (and its initrd) and no other")
+    )]
+    WrongKernel { want: String, found: String },
     #[error("interrupted")]
     #[diagnostic(code(hadrill::image::interrupted))]
     Interrupted,

@@ -7,8 +7,8 @@ mod error;
 mod recipe;
 mod run;
 
-pub use build::{BuildOptions, build};
+pub use build::{BuildOptions, build, mmdebstrap_spec};
 pub use cache::{BuiltImage, ImageCache};
 pub use error::ImageError;
-pub use recipe::{Recipe, default_recipes_dir};
+pub use recipe::{ExtraRepository, Recipe, default_recipes_dir};
 pub use run::{CommandSpec, run_command};

@@ -37,6 +37,9 @@ pub struct LabConfig {
     /// Whether the nodes have a watchdog: the emulated i6300esb, and softdog allowed. Off
     /// only to break a set-up on purpose (no device, both modules blacklisted).
     pub watchdog: bool,
+    /// The storage VM's image when it is not the nodes' (a Proxmox VE node image would run
+    /// the whole Proxmox stack just to serve NFS).
+    pub storage_image: Option<BuiltImage>,
 }
 
 impl LabConfig {
@@ -49,6 +52,7 @@ impl LabConfig {
             storage_memory_mib: 512,
             with_storage: true,
             watchdog: true,
+            storage_image: None,
         }
     }
 }
@@ -197,7 +201,7 @@ impl Lab {
         if cfg.with_storage {
             let nics = vec![NicSpec { net: NetRole::Storage, mac: mac(NetRole::Storage, index, 2), ip: storage_ip }];
             specs.push(lab.domain_spec(
-                image,
+                cfg.storage_image.as_ref().unwrap_or(image),
                 acc,
                 VmRole::Storage,
                 "storage",
@@ -241,7 +245,11 @@ impl Lab {
         }
         for spec in &specs {
             check(cancel)?;
-            create_overlay(&image.base(), &spec.disk, cancel)?;
+            let from = match spec.role {
+                VmRole::Storage => cfg.storage_image.as_ref().unwrap_or(image),
+                _ => image,
+            };
+            create_overlay(&from.base(), &spec.disk, cancel)?;
             lab.hv.define_domain(spec)?;
             lab.record.vms.push(VmRecord {
                 node: spec.node.clone(),

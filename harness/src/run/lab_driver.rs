@@ -14,11 +14,10 @@
 //! with their session.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use russh::ChannelMsg;
 use tokio::runtime::Handle;
@@ -26,9 +25,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 use super::driver::{ActionOutput, Driver, DriverError, action_command};
-use crate::fault::{FaultAction, apply_guest, apply_hypervisor};
-use crate::lab::{DomainEvents, Lab, LabRecord};
-use crate::node::{ClockOffset, Fleet, NodeSession, Output, SessionPool, SshError};
+use super::lab_common::{
+    Sessions, apply_fault, export_journals, hypervisor_events, infra, lock, on_every, pause, since, unix_ms, upload,
+    write_lab_artefacts,
+};
+use crate::lab::{DomainEvents, Lab};
+use crate::node::{Fleet, SshError};
 use crate::scenario::{Action, Fault};
 use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
 use crate::timeline::{Event, Seconds};
@@ -64,85 +66,6 @@ impl Default for LabDriverOptions {
     }
 }
 
-/// Sessions to the lab's VMs: kept, and opened again when one died (a reset, a heal), with
-/// each VM's clock offset.
-struct Sessions {
-    pool: SessionPool,
-    offsets: BTreeMap<String, ClockOffset>,
-}
-
-impl Sessions {
-    fn from_fleet(record: &LabRecord, fleet: Fleet) -> Self {
-        let addrs = record.vms.iter().filter_map(|v| Some((v.node.clone(), SocketAddr::from((v.address()?, 22)))));
-        let pool = SessionPool::new(addrs.collect(), fleet.key, fleet.known, fleet.opts).keeping(fleet.sessions);
-        Sessions { pool, offsets: fleet.offsets }
-    }
-
-    /// The live session to `node`, or a new one if it died, trying for at most `within`.
-    async fn get(&self, node: &str, within: Duration) -> Result<Arc<NodeSession>, SshError> {
-        self.pool.get_within(node, within).await
-    }
-
-    async fn exec(&self, node: &str, cmd: &str, timeout: Duration) -> Result<Output, SshError> {
-        self.get(node, Duration::from_secs(20)).await?.exec(cmd, timeout).await
-    }
-
-    async fn run(&self, node: &str, cmd: &str, timeout: Duration) -> Result<String, SshError> {
-        self.get(node, Duration::from_secs(20)).await?.run(cmd, timeout).await
-    }
-
-    async fn forget(&self, node: &str) {
-        self.pool.drop_session(node).await
-    }
-
-    async fn close_all(&self) {
-        self.pool.close_all().await
-    }
-
-    fn offset(&self, node: &str) -> f64 {
-        self.offsets.get(node).map(|o| o.offset_secs).unwrap_or(0.0)
-    }
-}
-
-/// Writes `bytes` to `path` on the VM (through a temporary name, so a cut transfer leaves no
-/// half file in place).
-async fn upload(session: &NodeSession, path: &str, mode: u32, bytes: &[u8], timeout: Duration) -> Result<(), SshError> {
-    let tmp = format!("{path}.hadrill-tmp");
-    let cmd = format!(
-        "mkdir -p \"$(dirname '{path}')\" && cat > '{tmp}' && chmod {mode:o} '{tmp}' && mv -f '{tmp}' '{path}'"
-    );
-    let node = session.node().to_owned();
-    let lost = |e: russh::Error| SshError::ConnectionLost { node: node.clone(), message: e.to_string() };
-    let work = async {
-        let mut ch = session.open_exec(&cmd, timeout).await?;
-        ch.data(bytes).await.map_err(lost)?;
-        ch.eof().await.map_err(lost)?;
-        let (mut status, mut stderr) = (None, Vec::new());
-        while let Some(msg) = ch.wait().await {
-            match msg {
-                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-                ChannelMsg::ExtendedData { data, .. } => stderr.extend_from_slice(&data),
-                _ => {}
-            }
-        }
-        match status {
-            Some(0) => Ok(()),
-            Some(status) => Err(SshError::CommandFailed {
-                node: node.clone(),
-                command: format!("write {path}"),
-                status,
-                stderr: String::from_utf8_lossy(&stderr).trim().to_owned(),
-            }),
-            None => Err(SshError::ConnectionLost { node: node.clone(), message: format!("writing {path}") }),
-        }
-    };
-    tokio::time::timeout(timeout, work).await.map_err(|_| SshError::Timeout {
-        node: session.node().to_owned(),
-        what: format!("writing {path}"),
-        secs: timeout.as_secs_f64(),
-    })?
-}
-
 /// What the poller shares with the driver.
 #[derive(Default)]
 struct PollState {
@@ -154,22 +77,6 @@ struct PollState {
     /// The node whose view the last good poll was.
     from: Option<String>,
     polls: u64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn since(t0: SystemTime, t: SystemTime) -> Seconds {
-    let ms = match t.duration_since(t0) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    };
-    Seconds::from_millis(ms)
-}
-
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Polls crm_mon until stopped, on the first node (from the last good one) that answers and
@@ -264,10 +171,6 @@ pub struct LabDriver<'a> {
     pub problems: Vec<String>,
 }
 
-fn infra(what: &str, e: impl std::fmt::Display) -> DriverError {
-    DriverError::Infra(format!("{what}: {e}"))
-}
-
 impl<'a> LabDriver<'a> {
     /// Starts observing `lab` through `fleet`'s sessions: t = 0 is now. `services` are the
     /// HA resources the cluster will carry.
@@ -323,33 +226,7 @@ impl<'a> LabDriver<'a> {
 
     /// Runs `cmd` on every node at once; the first failure wins.
     fn on_every(&self, nodes: &[String], what: &str, cmd: &str, timeout: Duration) -> Result<(), DriverError> {
-        let sessions = self.sessions.clone();
-        let cancel = self.cancel.clone();
-        self.rt.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            for n in nodes {
-                let (s, n, cmd) = (sessions.clone(), n.clone(), cmd.to_owned());
-                set.spawn(async move { s.run(&n, &cmd, timeout).await.map(|_| ()) });
-            }
-            let mut first = None;
-            loop {
-                tokio::select! {
-                    r = set.join_next() => match r {
-                        None => break,
-                        Some(Ok(Ok(()))) => {}
-                        Some(Ok(Err(e))) => { first.get_or_insert(infra(what, e)); }
-                        Some(Err(e)) => { first.get_or_insert(infra(what, e)); }
-                    },
-                    _ = tokio::time::sleep(Duration::from_millis(250)) => {
-                        if cancel.load(Ordering::Relaxed) {
-                            set.abort_all();
-                            return Err(DriverError::Infra("interrupted".into()));
-                        }
-                    }
-                }
-            }
-            first.map_or(Ok(()), Err)
-        })
+        on_every(&self.rt, &self.sessions, &self.cancel, nodes, what, cmd, timeout)
     }
 
     /// Copies the workload binary onto every VM, makes the heartbeat directory on the share,
@@ -644,23 +521,17 @@ impl<'a> LabDriver<'a> {
         let since = unix_ms(self.t0) / 1000 - 900;
         let cmd = pcmk::journal_export(since);
         let t0_ms = unix_ms(self.t0);
+        let (journals, problems) = export_journals(&self.rt, &self.sessions, &self.nodes, &cmd);
+        for p in problems {
+            self.record_problem(p);
+        }
         let mut out = Vec::new();
-        for n in self.nodes.clone() {
-            let got = self.rt.block_on(async {
-                let s = self.sessions.get(&n, Duration::from_secs(60)).await?;
-                s.exec(&cmd, Duration::from_secs(180)).await
-            });
-            match got {
-                Ok(o) if o.success() => {
-                    match pcmk::journal_events(o.stdout.as_bytes(), self.sessions.offset(&n), t0_ms) {
-                        Ok(ev) => out.extend(ev),
-                        Err(e) => self.record_problem(format!("{n}: journal not understood: {e}")),
-                    }
-                    self.journals.insert(n, o.stdout.into_bytes());
-                }
-                Ok(o) => self.record_problem(format!("{n}: journalctl exited with {}: {}", o.status, o.stderr.trim())),
-                Err(e) => self.record_problem(format!("{n}: no journal: {e}")),
+        for (n, bytes) in journals {
+            match pcmk::journal_events(&bytes, self.sessions.offset(&n), t0_ms) {
+                Ok(ev) => out.extend(ev),
+                Err(e) => self.record_problem(format!("{n}: journal not understood: {e}")),
             }
+            self.journals.insert(n, bytes);
         }
         out
     }
@@ -670,22 +541,10 @@ impl<'a> LabDriver<'a> {
     /// record, and what could not be collected.
     pub fn write_artefacts(&mut self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir.join("journal"))?;
-        std::fs::create_dir_all(dir.join("console"))?;
-        std::fs::create_dir_all(dir.join("domain"))?;
         for (n, bytes) in &self.journals {
             std::fs::write(dir.join("journal").join(format!("{n}.json")), bytes)?;
         }
-        let record = self.lab.record().clone();
-        for vm in &record.vms {
-            if vm.console_log.is_file() {
-                // Console logs belong to libvirt's logger and may still grow: copy what is there.
-                let _ = std::fs::copy(&vm.console_log, dir.join("console").join(format!("{}.log", vm.node)));
-            }
-            match self.lab.hypervisor().domain_xml(&record.run, &vm.domain) {
-                Ok(xml) => std::fs::write(dir.join("domain").join(format!("{}.xml", vm.node)), xml)?,
-                Err(e) => self.problems.push(format!("domain XML of {}: {e}", vm.node)),
-            }
-        }
+        write_lab_artefacts(self.lab, dir, &mut self.problems)?;
         let from = lock(&self.state).from.clone().or_else(|| self.nodes.first().cloned());
         if let Some(n) = from {
             for (file, cmd) in [("cib.xml", "cibadmin -Q"), ("corosync.conf", "cat /etc/corosync/corosync.conf")] {
@@ -741,14 +600,7 @@ impl Driver for LabDriver<'_> {
     }
 
     fn pause(&mut self, d: Duration) {
-        let end = Instant::now() + d;
-        while !self.cancel.load(Ordering::Relaxed) {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(200)));
-        }
+        pause(&self.cancel, d)
     }
 
     fn observe(&mut self) -> Result<Vec<Event>, DriverError> {
@@ -757,14 +609,7 @@ impl Driver for LabDriver<'_> {
         while let Ok(e) = self.rx.try_recv() {
             out.push(e);
         }
-        for e in self.hv.drain() {
-            if let Some(node) = self.lab.node_of_domain(&e.domain)
-                && self.nodes.iter().any(|n| n == node)
-                && let Some(d) = e.to_event_data(node)
-            {
-                out.push(Event::new(since(self.t0, e.at), d).by("hypervisor"));
-            }
-        }
+        out.extend(hypervisor_events(self.lab, &mut self.hv, &self.nodes, self.t0));
         if self.poll_task.as_ref().is_some_and(|t| t.is_finished()) {
             return Err(DriverError::Infra("the crm_mon poller stopped".into()));
         }
@@ -791,16 +636,7 @@ impl Driver for LabDriver<'_> {
             .map_err(|why| DriverError::Infra(format!("the cluster was not ready for the fault: {why}")))?;
         }
         let spec = pcmk::fault_spec(fault, node);
-        let action = if heal { FaultAction::Heal } else { FaultAction::Inject };
-        let rec = if spec.is_hypervisor() {
-            apply_hypervisor(self.lab, &spec, action).map_err(|e| infra("fault", e))?
-        } else {
-            let sessions = self.sessions.clone();
-            self.rt.block_on(async {
-                let s = sessions.get(node, Duration::from_secs(30)).await.map_err(|e| infra("fault", e))?;
-                apply_guest(&s, &spec, action, Duration::from_secs(60)).await.map_err(|e| infra("fault", e))
-            })?
-        };
+        let rec = apply_fault(self.lab, &self.rt, &self.sessions, &spec, heal)?;
         {
             let mut st = lock(&self.state);
             let key = (fault.name().to_owned(), node.to_owned());

@@ -5,7 +5,9 @@
 //!   each when its simulated second comes, from `--since=@SECS` or after `--after-cursor=C`;
 //! - `pvesh get /cluster/ha/status/{manager_status,current} --output-format json` and
 //!   `corosync-quorumtool -s`: as the case says at the current simulated second;
-//! - anything else: exit 127.
+//! - anything else: exit 127, or, on a cluster started `with_setup`, exit 0 with the command
+//!   logged (`pveversion` and the certificate fingerprint answered as a node would), so that
+//!   the PVE driver's bootstrap plan runs against it.
 //!
 //! Power is played too: a powered-off node refuses connections, and its sessions end when it
 //! loses power (after its journal entries of that second were sent: a node writes, then dies;
@@ -49,18 +51,44 @@ pub enum Asked {
     Quorum,
 }
 
+/// A set-up command a fake node accepted: (simulated second, node, command).
+pub type SetupLog = Arc<Mutex<Vec<(f64, String, String)>>>;
+
+/// What a fake node answers `pveversion` with.
+pub const PVEVERSION: &str = "pve-manager/8.2.4/faa83925c9641325 (running kernel: 6.8.12-4-pve)";
+/// The first node's certificate fingerprint, as `openssl x509 -fingerprint` prints it.
+pub const FINGERPRINT: &str =
+    "3A:1F:00:C4:9E:77:AB:10:5D:E2:63:90:41:8C:B7:0F:12:34:56:78:9A:BC:DE:F0:0F:ED:CB:A9:87:65:43:21";
+
 /// Every node of a case, listening until the runtime ends.
 pub struct FakeCluster {
     pub nodes: BTreeMap<String, FakeNode>,
     /// Every status and quorum question answered, in order: when the observer's polls read.
     pub answered: Arc<Mutex<Vec<Answered>>>,
+    /// The set-up commands accepted (with `with_setup`).
+    pub setup: SetupLog,
 }
 
 impl FakeCluster {
     /// Starts one fake node per node of `case`, accepting `client` only.
     pub async fn start(case: Arc<Case>, replay: Arc<Replay>, client: PublicKey) -> std::io::Result<FakeCluster> {
+        Self::start_with(case, replay, client, false).await
+    }
+
+    /// [`start`](Self::start), accepting the set-up commands of a bootstrap plan too.
+    pub async fn with_setup(case: Arc<Case>, replay: Arc<Replay>, client: PublicKey) -> std::io::Result<FakeCluster> {
+        Self::start_with(case, replay, client, true).await
+    }
+
+    async fn start_with(
+        case: Arc<Case>,
+        replay: Arc<Replay>,
+        client: PublicKey,
+        accept_setup: bool,
+    ) -> std::io::Result<FakeCluster> {
         let mut nodes = BTreeMap::new();
         let answered = Arc::new(Mutex::new(Vec::new()));
+        let setup: SetupLog = Arc::new(Mutex::new(Vec::new()));
         for (i, node) in case.nodes.iter().enumerate() {
             let host = PrivateKey::from(Ed25519Keypair::from_seed(&[i as u8 + 1; 32]));
             let host_key = host.public_key().to_openssh().map_err(std::io::Error::other)?;
@@ -86,11 +114,12 @@ impl FakeCluster {
                 replay: replay.clone(),
                 client: client.clone(),
                 answered: answered.clone(),
+                setup: accept_setup.then(|| setup.clone()),
             };
             tokio::spawn(fake.listen(listener, config));
             nodes.insert(node.clone(), FakeNode { addr, host_key });
         }
-        Ok(FakeCluster { nodes, answered })
+        Ok(FakeCluster { nodes, answered, setup })
     }
 }
 
@@ -101,6 +130,8 @@ struct Fake {
     replay: Arc<Replay>,
     client: PublicKey,
     answered: Arc<Mutex<Vec<Answered>>>,
+    /// Set-up commands are accepted and logged here.
+    setup: Option<SetupLog>,
 }
 
 impl Fake {
@@ -336,6 +367,17 @@ impl russh::server::Handler for Conn {
                         tokio::spawn(async move { reply(&h, ch, String::new(), e + "\n", 1).await });
                     }
                 }
+            }
+            _ if self.fake.setup.is_some() => {
+                if let Some(log) = &self.fake.setup {
+                    log.lock().unwrap_or_else(|p| p.into_inner()).push((now, node.clone(), cmd.clone()));
+                }
+                let out = match w.first().copied() {
+                    Some("pveversion") => format!("{PVEVERSION}\n"),
+                    Some("openssl") if cmd.contains("-fingerprint") => format!("{FINGERPRINT}\n"),
+                    _ => String::new(),
+                };
+                tokio::spawn(async move { reply(&h, ch, out, String::new(), 0).await });
             }
             _ => {
                 let first = w.first().copied().unwrap_or_default().to_owned();

@@ -84,7 +84,14 @@ pub fn trials() -> Vec<Trial> {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let expect = vec![fixtures().join(format!("pve/replay/expect/{name}.yaml"))];
         // The fixture case is a master's power pull.
+        let case = dir.clone();
         out.push(trial(format!("pve_replay::fixture::{name}"), move || run(name, dir, expect, true)));
+        out.push(trial("pve_replay::driver::bootstrap_gate_and_observer", move || {
+            let _one = one_replay_at_a_time();
+            let said = super::driver::bootstrap_gate_and_observer(&case)?;
+            eprintln!("pve_replay::driver: {said}");
+            Ok(())
+        }));
     }
     match corpus() {
         Ok(dir) => {

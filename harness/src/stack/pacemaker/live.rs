@@ -5,9 +5,8 @@
 //! Everything here is pure (text in, events or verdicts out); the SSH side is the runner's
 //! `LabDriver`.
 
-use crate::fault::FaultSpec;
-use crate::lab::NetRole;
-use crate::scenario::{Fault, NetworkKind};
+use crate::fault::{FaultSpec, StackFaults};
+use crate::scenario::Fault;
 use crate::timeline::{Event, EventData, Seconds};
 
 use super::status::{ClusterStatus, parse_crm_mon};
@@ -117,48 +116,26 @@ pub fn unready(
     why
 }
 
-/// The catalogue's fault for a scenario's fault on `node`, with this stack's names: its
-/// watchdog feeder is sbd; a killed daemon comes back by starting its unit.
+/// Pacemaker's names for the fault catalogue: its watchdog feeder is sbd; a killed daemon
+/// comes back by starting its unit.
+pub const FAULTS: StackFaults = StackFaults {
+    watchdog_feeder: "sbd",
+    unit_of: |process| match process {
+        "corosync" => Some("corosync"),
+        "sbd" => Some("sbd"),
+        p if p == "pacemakerd" || p.starts_with("pacemaker-") => Some("pacemaker"),
+        _ => None,
+    },
+};
+
+/// The catalogue's fault for a scenario's fault on `node`, with this stack's names.
 pub fn fault_spec(fault: &Fault, node: &str) -> FaultSpec {
-    let node = node.to_owned();
-    match fault {
-        Fault::PowerPull => FaultSpec::PowerPull { node },
-        Fault::LinkDown { network } => FaultSpec::LinkDown {
-            node,
-            net: match network {
-                NetworkKind::Cluster => NetRole::Cluster,
-                NetworkKind::Storage => NetRole::Storage,
-            },
-        },
-        Fault::StorageBreak => FaultSpec::StorageBreak { node },
-        Fault::KillProcess { process, signal } => {
-            let unit = match process.as_str() {
-                "corosync" => Some("corosync"),
-                "sbd" => Some("sbd"),
-                p if p == "pacemakerd" || p.starts_with("pacemaker-") => Some("pacemaker"),
-                _ => None,
-            };
-            FaultSpec::KillProcess {
-                node,
-                process: process.clone(),
-                signal: signal.clone(),
-                unit: unit.map(str::to_owned),
-            }
-        }
-        Fault::StopService { service } => FaultSpec::StopService { node, unit: service.clone() },
-        // The local disk: NFS cannot be frozen, and the root file system is where the node's
-        // own state (journal, CIB) lives.
-        Fault::FreezeIo => FaultSpec::FreezeIo { node, path: "/".into() },
-        Fault::FreezeWatchdog => FaultSpec::FreezeWatchdogFeeder { node, process: "sbd".into() },
-        Fault::Pause => FaultSpec::Pause { node },
-        Fault::Reboot => FaultSpec::Reboot { node },
-    }
+    FaultSpec::from_scenario(fault, node, &FAULTS)
 }
 
-/// Whether a fault makes a node a poor place to ask about the cluster (unreachable, or cut
-/// off from the partition that decides).
+/// Whether a fault makes a node a poor place to ask about the cluster.
 pub fn cuts_off(fault: &Fault) -> bool {
-    !matches!(fault, Fault::StorageBreak | Fault::LinkDown { network: NetworkKind::Storage })
+    crate::fault::cuts_off(fault)
 }
 
 /// The command that exports a node's journal since `since_unix` (guest clock), as JSON.
@@ -293,6 +270,8 @@ mod tests {
 
     #[test]
     fn scenario_faults_map_onto_the_catalogue() {
+        use crate::lab::NetRole;
+        use crate::scenario::NetworkKind;
         let n = "node2";
         assert_eq!(fault_spec(&Fault::PowerPull, n), FaultSpec::PowerPull { node: n.into() });
         assert_eq!(

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::fault::{FaultSpec, StackFaults};
+use crate::scenario::Fault;
 use crate::stack::journal::read_json;
 use crate::timeline::{Event, EventData, Seconds};
 
@@ -32,6 +34,30 @@ pub const QUORUMTOOL: &str = "corosync-quorumtool -s";
 /// it do.
 pub const STACK_UNITS: [&str; 4] =
     ["pve-ha-crm.service", "pve-ha-lrm.service", "watchdog-mux.service", "corosync.service"];
+
+/// Proxmox VE's names for the fault catalogue: watchdog-mux feeds the watchdog; a killed
+/// daemon comes back by starting its unit (pmxcfs is pve-cluster's).
+pub const FAULTS: StackFaults = StackFaults {
+    watchdog_feeder: "watchdog-mux",
+    unit_of: |process| match process {
+        "corosync" => Some("corosync"),
+        "pmxcfs" => Some("pve-cluster"),
+        "watchdog-mux" => Some("watchdog-mux"),
+        "pve-ha-crm" => Some("pve-ha-crm"),
+        "pve-ha-lrm" => Some("pve-ha-lrm"),
+        _ => None,
+    },
+};
+
+/// The catalogue's fault for a scenario's fault on `node`, with this stack's names.
+pub fn fault_spec(fault: &Fault, node: &str) -> FaultSpec {
+    FaultSpec::from_scenario(fault, node, &FAULTS)
+}
+
+/// A node's full journal since `since_unix` (its clock), as JSON, for the artefact bundle.
+pub fn journal_export(since_unix: i64) -> String {
+    format!("journalctl --output=json --no-pager --since=@{since_unix}")
+}
 
 /// Where a journal stream begins.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,6 +206,19 @@ impl QuorumWatch {
 mod tests {
     use super::*;
     use crate::timeline::LockAction;
+
+    #[test]
+    fn scenario_faults_use_proxmox_names() {
+        let spec = fault_spec(&Fault::FreezeWatchdog, "node1");
+        assert_eq!(spec, FaultSpec::FreezeWatchdogFeeder { node: "node1".into(), process: "watchdog-mux".into() });
+        let kill = |p: &str| fault_spec(&Fault::KillProcess { process: p.into(), signal: "KILL".into() }, "node2");
+        for (process, unit) in [("pmxcfs", Some("pve-cluster")), ("pve-ha-lrm", Some("pve-ha-lrm")), ("bash", None)] {
+            match kill(process) {
+                FaultSpec::KillProcess { unit: u, .. } => assert_eq!(u.as_deref(), unit, "{process}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     fn json(host: &str, ident: &str, us: i64, msg: &str, cursor: &str) -> String {
         serde_json::json!({

@@ -564,6 +564,35 @@ fn common_setup(plan: &ImagePlan, s: &mut String) {
     );
 }
 
+/// The name the node image's recipe (`images/pve-debian`) gives the Proxmox repository.
+pub const IMAGE_REPOSITORY: &str = "proxmox";
+
+/// The image recipe of the Debian route.
+pub const IMAGE_RECIPE: &str = "pve-debian";
+
+/// The Proxmox repository as the Debian route's image build takes it: the no-subscription
+/// component at `repository` (a mirror, or the official one), signed by `keyring` (checked by
+/// [`check_access`]) and kept where the install guide puts it. With the official repository
+/// and an APT proxy, the build fetches through the proxy, and the image keeps the setting
+/// (`pveceph install` needs it too).
+pub fn image_repository(
+    release: Release,
+    repository: &str,
+    keyring: &Path,
+    apt_proxy: Option<&str>,
+) -> crate::image::ExtraRepository {
+    let official = repository.trim_end_matches('/') == OFFICIAL_REPOSITORY;
+    crate::image::ExtraRepository {
+        name: IMAGE_REPOSITORY.into(),
+        uri: format!("{}/pve", repository.trim_end_matches('/')),
+        suite: release.suite().into(),
+        components: vec!["pve-no-subscription".into()],
+        keyring: keyring.to_owned(),
+        keyring_target: release.keyring_target().into(),
+        proxy: apt_proxy.filter(|_| official).map(str::to_owned),
+    }
+}
+
 /// The ISO route's first-boot script (`prepare-iso --on-first-boot`): the installer set up
 /// names and the network; what is left is common to both routes.
 pub fn iso_first_boot(plan: &ImagePlan, apt_proxy: Option<&str>) -> String {
@@ -863,6 +892,51 @@ mod tests {
         let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join(RECIPE);
         let c = AccessConfig::load(&recipe, |_| None).expect("images/pve/pve.yaml is valid");
         assert_eq!(c.release, Release::Pve8);
+    }
+
+    /// The Debian route's image build with a user's mirror and key substituted: the mmdebstrap
+    /// call, with the recipe's directory written `<images>`.
+    #[test]
+    fn debian_route_image_build_plan() {
+        let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("images");
+        let recipe = crate::image::Recipe::load(&images, IMAGE_RECIPE).unwrap();
+        let key = Path::new("/var/lib/hadrill/proxmox-release-bookworm.gpg");
+        let repo = image_repository(Release::Pve8, "http://mirror.lab:8080/proxmox/debian/", key, None);
+        assert_eq!(repo.host(), "mirror.lab");
+        recipe.check_repositories(std::slice::from_ref(&repo)).unwrap();
+        let spec = crate::image::mmdebstrap_spec(&recipe, Path::new("/scratch/rootfs"), &[repo]).unwrap();
+        let argv = spec.args.join("\n").replace(&images.display().to_string(), "<images>");
+        insta::assert_snapshot!(argv);
+        for want in [
+            "proxmox-ve",
+            "postfix",
+            "open-iscsi",
+            "chrony",
+            "proxmox-default-kernel",
+            "deb [signed-by=/var/lib/hadrill/proxmox-release-bookworm.gpg] http://mirror.lab:8080/proxmox/debian/pve bookworm pve-no-subscription",
+            "upload /var/lib/hadrill/proxmox-release-bookworm.gpg /etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg",
+        ] {
+            assert!(argv.contains(want), "{want} missing:\n{argv}");
+        }
+        assert!(!argv.contains("linux-image-amd64"), "the guide removes the Debian kernel");
+        assert!(!argv.contains("Proxy"), "a mirror needs no proxy");
+        // debian-ha's identity files first, then the recipe's own, then the key inside the image.
+        let order: Vec<usize> =
+            ["sync-in <images>/debian-ha/files", "sync-in <images>/pve-debian/files", "sed -i", "customize.sh"]
+                .iter()
+                .map(|w| argv.find(w).unwrap_or_else(|| panic!("{w} missing")))
+                .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+
+        // Through a proxy to the official repository: the build and the image use it.
+        let proxied = image_repository(Release::Pve8, OFFICIAL_REPOSITORY, key, Some("http://10.0.0.1:3142"));
+        let spec = crate::image::mmdebstrap_spec(&recipe, Path::new("/r"), &[proxied]).unwrap();
+        assert!(
+            spec.args
+                .contains(&"--aptopt=Acquire::http::Proxy::download.proxmox.com \"http://10.0.0.1:3142\"".to_owned())
+        );
+        // A recipe asked for a repository it was not given: a typed error, not a build without it.
+        assert!(matches!(recipe.check_repositories(&[]), Err(crate::image::ImageError::MissingRepository { .. })));
     }
 
     #[test]
