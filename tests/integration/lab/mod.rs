@@ -2,6 +2,7 @@
 //! `HADRILL_E2E=1`).
 
 mod e2e;
+mod image_repo;
 mod run_e2e;
 mod testdriver;
 
@@ -66,6 +67,10 @@ pub fn trials() -> Vec<Trial> {
             let _one = one_lab_at_a_time();
             e2e::real_vms_power_pull_and_link_down()
         }));
+        out.push(trial("lab::e2e::image_extra_repository_signed_and_kept", || {
+            let _one = one_lab_at_a_time();
+            image_repo::extra_repository_build()
+        }));
         out.push(trial("lab::run_e2e::hadrill_run_power_pull_passes", || {
             let _one = one_lab_at_a_time();
             run_e2e::power_pull_passes()
@@ -80,6 +85,10 @@ pub fn trials() -> Vec<Trial> {
         out.push(skipped(
             "lab::e2e::real_vms_power_pull_and_link_down",
             "set HADRILL_E2E=1 to run the lab on real VMs".into(),
+        ));
+        out.push(skipped(
+            "lab::e2e::image_extra_repository_signed_and_kept",
+            "set HADRILL_E2E=1 to build an image with an extra signed repository (mmdebstrap, network)".into(),
         ));
         out.push(skipped(
             "lab::run_e2e::hadrill_run_power_pull_passes",
