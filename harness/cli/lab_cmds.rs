@@ -169,6 +169,19 @@ pub(crate) fn connect_or_cancel(
     })
 }
 
+/// How to build `recipe`: the Proxmox repository, when it asks for it, comes from the access
+/// settings, as for `hadrill run`; without them, what is missing.
+fn build_options(recipe: &Recipe, force: bool) -> std::result::Result<BuildOptions, String> {
+    let mut opts = BuildOptions { force, ..BuildOptions::default() };
+    if recipe.file.repositories.iter().any(|r| r == hadrill::stack::pve::IMAGE_REPOSITORY) {
+        let name = recipe.name();
+        let route = crate::run_cmd::pve_route(Path::new(name))
+            .map_err(|why| format!("recipe {name} needs the Proxmox repository: {why}"))?;
+        opts.repositories.push(route.repository());
+    }
+    Ok(opts)
+}
+
 fn parse_run(s: &str) -> Result<RunId> {
     RunId::parse(s).ok_or_else(|| miette::miette!("`{s}` is not a run id (8 hex digits, see `hadrill lab status`)"))
 }
@@ -178,17 +191,13 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
         ImageCommand::Build { name, force, recipes, host } => {
             let recipes = recipes.unwrap_or_else(default_recipes_dir);
             let recipe = Recipe::load(&recipes, &name)?;
-            let mut opts = BuildOptions { force, ..BuildOptions::default() };
-            // The Proxmox repository comes from the access settings, as for `hadrill run`.
-            if recipe.file.repositories.iter().any(|r| r == hadrill::stack::pve::IMAGE_REPOSITORY) {
-                match crate::run_cmd::pve_route(Path::new(&name)) {
-                    Ok(route) => opts.repositories.push(route.repository()),
-                    Err(why) => {
-                        eprintln!("error: recipe {name} needs the Proxmox repository: {why}");
-                        return Ok(EXIT_INFRA);
-                    }
+            let opts = match build_options(&recipe, force) {
+                Ok(o) => o,
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    return Ok(EXIT_INFRA);
                 }
-            }
+            };
             let cache = ImageCache::new(&host.state_dir());
             let cancel = Arc::new(AtomicBool::new(false));
             let rt = runtime()?;
@@ -345,10 +354,17 @@ fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<Path
 
     // The image, built if this recipe hash is not cached yet.
     let recipe = Recipe::load(&recipes.unwrap_or_else(default_recipes_dir), image)?;
+    let opts = match build_options(&recipe, false) {
+        Ok(o) => o,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return Ok(EXIT_INFRA);
+        }
+    };
     let cache = ImageCache::new(&state_dir);
     let c = cancel.clone();
     let img = match rt
-        .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &BuildOptions::default(), &c)))
+        .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c)))
         .into_diagnostic()?
     {
         Ok(img) => img,

@@ -68,6 +68,24 @@ pub fn trials() -> Vec<Trial> {
             )?;
             untouched(state.path())
         }),
+        trial("run_cli::pve_image_and_lab_up_say_what_is_missing", || {
+            // `image build` and `lab up` need the same Proxmox repository `run` does.
+            let cases: [&[&str]; 2] = [&["image", "build", "pve-debian"], &["lab", "up", "--image", "pve-debian"]];
+            for args in cases {
+                let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let s = state.path().to_str().unwrap_or_default();
+                let mut all = args.to_vec();
+                all.extend(["--state-dir", s]);
+                let r = hadrill_with(&all, &[]);
+                ensure(r.code == 3, || format!("{args:?}: exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+                ensure(
+                    r.stderr.contains("needs the Proxmox repository") && r.stderr.contains("HADRILL_PVE_MIRROR"),
+                    || format!("{args:?}:\n{}", r.stderr),
+                )?;
+                untouched(state.path())?;
+            }
+            Ok(())
+        }),
         trial("run_cli::stack_flag_must_agree_with_the_scenario", || {
             let r = hadrill(&["run", "--stack", "pacemaker", "scenarios/pve/power-pull.yaml"]);
             ensure(r.code == 4, || format!("exit {} not 4\n{}{}", r.code, r.stdout, r.stderr))?;
