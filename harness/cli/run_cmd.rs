@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hadrill::check::{EXIT_INVALID_INPUT, Verdict};
 use hadrill::image::{BuildOptions, BuiltImage, ImageCache, Recipe, default_recipes_dir};
 use hadrill::lab::{self, Lab, LabConfig};
+use hadrill::node::Fleet;
 use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::run::{
     self, LabDriver, LabDriverOptions, PVE_MIN_MEMORY_MIB, Progress, PveDriverOptions, PveLabDriver, RunOptions,
@@ -547,6 +548,27 @@ fn judge(
     (code, junit)
 }
 
+/// SSH to every VM of `lab`, waiting at most `base` (scaled to the accelerator).
+fn ssh_fleet(
+    lab: &Lab,
+    base: Duration,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    bar: &mut Bar,
+) -> Result<Fleet, String> {
+    let t = Instant::now();
+    let within = lab.scaled(base);
+    bar.say("waiting for SSH on every VM", Duration::ZERO, Some(within));
+    match crate::lab_cmds::connect_or_cancel(rt, lab, within, cancel) {
+        None => Err("interrupted".into()),
+        Some(Err(e)) => Err(format!("SSH did not come up (console logs are in the lab's run directory): {e}")),
+        Some(Ok(f)) => {
+            info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "SSH up on every VM");
+            Ok(f)
+        }
+    }
+}
+
 /// Everything between a lab that is up and a judged run. `Err` only when the lab's VMs never
 /// answered over SSH.
 #[allow(clippy::too_many_arguments)]
@@ -560,16 +582,7 @@ fn drive<'a>(
     options: &RunOptions,
     bar: &mut Bar,
 ) -> Result<(RunResult, LabDriver<'a>), String> {
-    let t = Instant::now();
-    let within = lab.scaled(Duration::from_secs(75));
-    bar.say("waiting for SSH on every VM", Duration::ZERO, Some(within));
-    let fleet = crate::lab_cmds::connect_or_cancel(rt, lab, within, cancel);
-    let fleet = match fleet {
-        None => return Err("interrupted".into()),
-        Some(Err(e)) => return Err(format!("SSH did not come up (console logs are in the lab's run directory): {e}")),
-        Some(Ok(f)) => f,
-    };
-    info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "SSH up on every VM");
+    let fleet = ssh_fleet(lab, Duration::from_secs(75), rt, cancel, bar)?;
     let services: Vec<String> = plan.resources.iter().map(|r| r.id.clone()).collect();
     let dopts = LabDriverOptions { run_limit: plan_limit(plan, options), sabotage, ..LabDriverOptions::default() };
     let mut driver = LabDriver::start(lab, fleet, rt.handle().clone(), cancel.clone(), services, dopts)
@@ -623,16 +636,8 @@ fn drive_pve<'a>(
     options: &RunOptions,
     bar: &mut Bar,
 ) -> Result<(RunResult, PveLabDriver<'a>), String> {
-    let t = Instant::now();
     // A Proxmox VE node starts a dozen Perl daemons before sshd is of use to anyone.
-    let within = lab.scaled(Duration::from_secs(150));
-    bar.say("waiting for SSH on every VM", Duration::ZERO, Some(within));
-    let fleet = match crate::lab_cmds::connect_or_cancel(rt, lab, within, cancel) {
-        None => return Err("interrupted".into()),
-        Some(Err(e)) => return Err(format!("SSH did not come up (console logs are in the lab's run directory): {e}")),
-        Some(Ok(f)) => f,
-    };
-    info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "SSH up on every VM");
+    let fleet = ssh_fleet(lab, Duration::from_secs(150), rt, cancel, bar)?;
     let services: Vec<String> = plan.resources.iter().map(|r| r.id.clone()).collect();
     let mut driver =
         PveLabDriver::start(lab, fleet, rt.handle().clone(), cancel.clone(), services, PveDriverOptions::default())

@@ -1,9 +1,10 @@
 //! What every stack's driver on a real lab shares: sessions to the VMs (kept, opened again
 //! after a reset) with each VM's clock offset, uploads, commands on several nodes at once,
 //! applying a fault through the hypervisor or a node's shell, hypervisor events on the run's
-//! clock, and the lab's part of the artefact bundle (console logs, domain XML).
+//! clock, the book of faults in effect, an operator's action on a node, and the lab's part of
+//! the artefact bundle (console logs, domain XML).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,11 +14,72 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use russh::ChannelMsg;
 use tokio::runtime::Handle;
 
-use super::driver::DriverError;
-use crate::fault::{FaultAction, FaultRecord, FaultSpec, apply_guest, apply_hypervisor};
+use super::driver::{ActionOutput, DriverError, action_command};
+use crate::fault::{FaultAction, FaultRecord, FaultSpec, apply_guest, apply_hypervisor, cuts_off};
 use crate::lab::{DomainEvents, Lab, LabRecord};
 use crate::node::{ClockOffset, Fleet, NodeSession, Output, SessionPool, SshError};
+use crate::scenario::{Action, Fault};
 use crate::timeline::{Event, Seconds};
+
+/// The faults in effect, and the nodes they cut off (never asked about the cluster or to run
+/// an operator's action until healed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct FaultBook {
+    /// Faults injected and not healed, as (fault, node).
+    pub active: BTreeSet<(String, String)>,
+    pub avoid: BTreeSet<String>,
+}
+
+impl FaultBook {
+    /// Notes that `fault` was injected on `node`, or healed there.
+    pub fn note(&mut self, fault: &Fault, node: &str, heal: bool) {
+        let key = (fault.name().to_owned(), node.to_owned());
+        if heal {
+            self.avoid.remove(node);
+            self.active.remove(&key);
+        } else {
+            self.active.insert(key);
+            if cuts_off(fault) {
+                self.avoid.insert(node.to_owned());
+            }
+        }
+    }
+
+    /// The first of `nodes` no fault cut off, else the first.
+    pub fn reachable(&self, nodes: &[String]) -> String {
+        nodes.iter().find(|n| !self.avoid.contains(*n)).unwrap_or(&nodes[0]).clone()
+    }
+}
+
+/// Drops `node`'s session when the fault made it useless (a power cycle, a reset, a heal of a
+/// pause or a cut link); a fresh one is opened when the node is needed again.
+pub(super) fn forget_after(rt: &Handle, sessions: &Arc<Sessions>, fault: &Fault, node: &str, heal: bool) {
+    if matches!(fault, Fault::PowerPull) || (heal && matches!(fault, Fault::Pause | Fault::LinkDown { .. })) {
+        let sessions = sessions.clone();
+        let node = node.to_owned();
+        rt.block_on(async move { sessions.forget(&node).await });
+    }
+}
+
+/// An operator's action on `node`: its output, or why it failed (an unreachable node is the
+/// lab's failure, not the action's).
+pub(super) fn run_action(
+    rt: &Handle,
+    sessions: &Sessions,
+    action: &Action,
+    node: String,
+    timeout: Duration,
+) -> Result<ActionOutput, DriverError> {
+    let command = action_command(action);
+    match rt.block_on(sessions.exec(&node, &command, timeout)) {
+        Ok(o) if o.success() => Ok(ActionOutput { node, stdout: o.stdout }),
+        Ok(o) => {
+            Err(DriverError::ActionFailed { command, node, code: o.status as i32, stderr: o.stderr.trim().to_owned() })
+        }
+        Err(e) if e.is_unreachable() => Err(infra(&format!("`{command}` on {node}"), e)),
+        Err(e) => Err(DriverError::ActionFailed { command, node, code: -1, stderr: e.to_string() }),
+    }
+}
 
 /// Sessions to the lab's VMs: kept, and opened again when one died (a reset, a heal), with
 /// each VM's clock offset.
@@ -249,4 +311,34 @@ pub(super) fn export_journals(
         }
     }
     (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::NetworkKind;
+
+    #[test]
+    fn the_fault_book_keeps_what_is_in_effect_and_who_is_cut_off() {
+        let nodes: Vec<String> = ["node1", "node2", "node3"].map(String::from).into();
+        let mut b = FaultBook::default();
+        assert_eq!(b.reachable(&nodes), "node1");
+        b.note(&Fault::PowerPull, "node1", false);
+        b.note(&Fault::StorageBreak, "node2", false);
+        // A storage cut leaves the node in the cluster: still a place to ask.
+        assert_eq!(b.active.len(), 2);
+        assert_eq!(b.avoid, BTreeSet::from(["node1".to_owned()]));
+        assert_eq!(b.reachable(&nodes), "node2");
+        b.note(&Fault::LinkDown { network: NetworkKind::Cluster }, "node2", false);
+        b.note(&Fault::LinkDown { network: NetworkKind::Storage }, "node3", false);
+        assert_eq!(b.reachable(&nodes), "node3");
+        b.note(&Fault::PowerPull, "node1", true);
+        assert_eq!(b.reachable(&nodes), "node1");
+        assert_eq!(b.active.len(), 3);
+        assert!(b.active.iter().all(|(_, n)| n != "node1"), "{:?}", b.active);
+        // Everyone cut off: the first node, rather than none.
+        b.note(&Fault::Pause, "node1", false);
+        b.note(&Fault::PowerPull, "node3", false);
+        assert_eq!(b.reachable(&nodes), "node1");
+    }
 }

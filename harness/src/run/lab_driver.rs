@@ -24,10 +24,10 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::driver::{ActionOutput, Driver, DriverError, action_command};
+use super::driver::{ActionOutput, Driver, DriverError};
 use super::lab_common::{
-    Sessions, apply_fault, export_journals, hypervisor_events, infra, lock, on_every, pause, since, unix_ms, upload,
-    write_lab_artefacts,
+    FaultBook, Sessions, apply_fault, export_journals, forget_after, hypervisor_events, infra, lock, on_every, pause,
+    run_action, since, unix_ms, upload, write_lab_artefacts,
 };
 use crate::lab::{DomainEvents, Lab};
 use crate::node::{Fleet, SshError};
@@ -69,10 +69,7 @@ impl Default for LabDriverOptions {
 /// What the poller shares with the driver.
 #[derive(Default)]
 struct PollState {
-    /// Nodes a fault cut off: not asked about the cluster until healed.
-    avoid: BTreeSet<String>,
-    /// Faults injected and not healed, as (fault, node).
-    active: BTreeSet<(String, String)>,
+    faults: FaultBook,
     status: Option<ClusterStatus>,
     /// The node whose view the last good poll was.
     from: Option<String>,
@@ -94,7 +91,7 @@ async fn poll_loop(
     let mut current = 0;
     loop {
         let started = Instant::now();
-        let avoid = lock(&state).avoid.clone();
+        let avoid = lock(&state).faults.avoid.clone();
         let order: Vec<usize> =
             (0..nodes.len()).map(|k| (current + k) % nodes.len()).filter(|i| !avoid.contains(&nodes[*i])).collect();
         for i in order {
@@ -582,8 +579,8 @@ impl<'a> LabDriver<'a> {
         let st = lock(&self.state);
         st.from
             .clone()
-            .filter(|n| !st.avoid.contains(n))
-            .or_else(|| self.nodes.iter().find(|n| !st.avoid.contains(*n)).cloned())
+            .filter(|n| !st.faults.avoid.contains(n))
+            .or_else(|| self.nodes.iter().find(|n| !st.faults.avoid.contains(*n)).cloned())
             .unwrap_or_else(|| self.nodes[0].clone())
     }
 }
@@ -625,7 +622,7 @@ impl Driver for LabDriver<'_> {
         self.cancelled()?;
         // A fault on top of one still in effect (two power pulls for a quorum loss) cannot
         // wait for a steady cluster: the first one is why it is not steady.
-        let alone = lock(&self.state).active.is_empty();
+        let alone = lock(&self.state).faults.active.is_empty();
         if !heal && alone {
             // notes/tcg-lab.md: a fault injected into a cluster that only looks ready (no
             // fence device on the DC) stalls it; that must not be judged as the stack's doing.
@@ -637,26 +634,8 @@ impl Driver for LabDriver<'_> {
         }
         let spec = pcmk::fault_spec(fault, node);
         let rec = apply_fault(self.lab, &self.rt, &self.sessions, &spec, heal)?;
-        {
-            let mut st = lock(&self.state);
-            let key = (fault.name().to_owned(), node.to_owned());
-            if heal {
-                st.avoid.remove(node);
-                st.active.remove(&key);
-            } else {
-                st.active.insert(key);
-                if pcmk::cuts_off(fault) {
-                    st.avoid.insert(node.to_owned());
-                }
-            }
-        }
-        // The old session is of no use after a power cycle or a reset; open a fresh one when
-        // the node is needed again.
-        if matches!(fault, Fault::PowerPull) || (heal && matches!(fault, Fault::Pause | Fault::LinkDown { .. })) {
-            let sessions = self.sessions.clone();
-            let node = node.to_owned();
-            self.rt.block_on(async move { sessions.forget(&node).await });
-        }
+        lock(&self.state).faults.note(fault, node, heal);
+        forget_after(&self.rt, &self.sessions, fault, node, heal);
         info!(node, detail = rec.detail, "{} {}", if heal { "healed" } else { "injected" }, fault.name());
         Ok(since(self.t0, rec.at))
     }
@@ -664,19 +643,7 @@ impl Driver for LabDriver<'_> {
     fn act(&mut self, action: &Action, node: Option<&str>, timeout: Duration) -> Result<ActionOutput, DriverError> {
         self.cancelled()?;
         let node = node.map(str::to_owned).unwrap_or_else(|| self.any_node());
-        let command = action_command(action);
-        let out = self.rt.block_on(self.sessions.exec(&node, &command, timeout));
-        match out {
-            Ok(o) if o.success() => Ok(ActionOutput { node, stdout: o.stdout }),
-            Ok(o) => Err(DriverError::ActionFailed {
-                command,
-                node,
-                code: o.status as i32,
-                stderr: o.stderr.trim().to_owned(),
-            }),
-            Err(e) if e.is_unreachable() => Err(infra(&format!("`{command}` on {node}"), e)),
-            Err(e) => Err(DriverError::ActionFailed { command, node, code: -1, stderr: e.to_string() }),
-        }
+        run_action(&self.rt, &self.sessions, action, node, timeout)
     }
 
     fn collect(&mut self) -> Vec<Event> {

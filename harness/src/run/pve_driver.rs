@@ -12,7 +12,7 @@
 //! - Faults: the shared catalogue with Proxmox's names (`stack::pve::fault_spec`), each
 //!   waiting for the steady state first unless another fault is still in effect.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,14 +22,13 @@ use std::time::{Duration, SystemTime};
 use tokio::runtime::Handle;
 use tracing::info;
 
-use super::driver::{ActionOutput, Driver, DriverError, action_command};
+use super::driver::{ActionOutput, Driver, DriverError};
 use super::lab_common::{
-    Sessions, apply_fault, export_journals, hypervisor_events, infra, lock, on_every, pause, since, unix_ms,
-    write_lab_artefacts,
+    FaultBook, Sessions, apply_fault, export_journals, forget_after, hypervisor_events, infra, lock, on_every, pause,
+    run_action, since, unix_ms, write_lab_artefacts,
 };
 use super::pve_cluster::{PveCluster, PveClusterOptions};
 use super::pve_observer::HostClocks;
-use crate::fault::cuts_off;
 use crate::lab::{DomainEvents, Lab, NetRole};
 use crate::node::{Fleet, SessionOptions, SessionPool};
 use crate::scenario::{Action, Fault, ResourcePlan};
@@ -90,15 +89,6 @@ rm -rf "$d"
     )
 }
 
-/// What the driver shares between its calls about faults in effect.
-#[derive(Default)]
-struct FaultState {
-    /// Faults injected and not healed, as (fault, node).
-    active: BTreeSet<(String, String)>,
-    /// Nodes a fault cut off: never asked to run an operator's action.
-    avoid: BTreeSet<String>,
-}
-
 /// The runner's driver on a lab of real VMs with Proxmox VE.
 pub struct PveLabDriver<'a> {
     lab: &'a Lab,
@@ -110,7 +100,7 @@ pub struct PveLabDriver<'a> {
     hv: DomainEvents,
     cancel: Arc<AtomicBool>,
     options: PveDriverOptions,
-    faults: Mutex<FaultState>,
+    faults: Mutex<FaultBook>,
     /// The HA resources the cluster carries, for the readiness gate.
     services: Vec<String>,
     /// Full journal exports, by node (collected at the end).
@@ -159,7 +149,7 @@ impl<'a> PveLabDriver<'a> {
             hv,
             cancel,
             options,
-            faults: Mutex::new(FaultState::default()),
+            faults: Mutex::new(FaultBook::default()),
             services,
             journals: BTreeMap::new(),
             problems: Vec::new(),
@@ -306,8 +296,7 @@ impl<'a> PveLabDriver<'a> {
 
     /// A node that is up and not cut off by a fault, for actions without a target.
     fn any_node(&self) -> String {
-        let avoid = lock(&self.faults).avoid.clone();
-        self.nodes.iter().find(|n| !avoid.contains(*n)).cloned().unwrap_or_else(|| self.nodes[0].clone())
+        lock(&self.faults).reachable(&self.nodes)
     }
 }
 
@@ -352,25 +341,8 @@ impl Driver for PveLabDriver<'_> {
         }
         let spec = pve::fault_spec(fault, node);
         let rec = apply_fault(self.lab, &self.rt, &self.sessions, &spec, heal)?;
-        {
-            let mut st = lock(&self.faults);
-            let key = (fault.name().to_owned(), node.to_owned());
-            if heal {
-                st.avoid.remove(node);
-                st.active.remove(&key);
-            } else {
-                st.active.insert(key);
-                if cuts_off(fault) {
-                    st.avoid.insert(node.to_owned());
-                }
-            }
-        }
-        // The old session is of no use after a power cycle or a reset.
-        if matches!(fault, Fault::PowerPull) || (heal && matches!(fault, Fault::Pause | Fault::LinkDown { .. })) {
-            let sessions = self.sessions.clone();
-            let node = node.to_owned();
-            self.rt.block_on(async move { sessions.forget(&node).await });
-        }
+        lock(&self.faults).note(fault, node, heal);
+        forget_after(&self.rt, &self.sessions, fault, node, heal);
         info!(node, detail = rec.detail, "{} {}", if heal { "healed" } else { "injected" }, fault.name());
         Ok(since(self.t0, rec.at))
     }
@@ -378,19 +350,7 @@ impl Driver for PveLabDriver<'_> {
     fn act(&mut self, action: &Action, node: Option<&str>, timeout: Duration) -> Result<ActionOutput, DriverError> {
         self.cancelled()?;
         let node = node.map(str::to_owned).unwrap_or_else(|| self.any_node());
-        let command = action_command(action);
-        let out = self.rt.block_on(self.sessions.exec(&node, &command, timeout));
-        match out {
-            Ok(o) if o.success() => Ok(ActionOutput { node, stdout: o.stdout }),
-            Ok(o) => Err(DriverError::ActionFailed {
-                command,
-                node,
-                code: o.status as i32,
-                stderr: o.stderr.trim().to_owned(),
-            }),
-            Err(e) if e.is_unreachable() => Err(infra(&format!("`{command}` on {node}"), e)),
-            Err(e) => Err(DriverError::ActionFailed { command, node, code: -1, stderr: e.to_string() }),
-        }
+        run_action(&self.rt, &self.sessions, action, node, timeout)
     }
 
     fn collect(&mut self) -> Vec<Event> {

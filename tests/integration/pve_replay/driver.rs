@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use hadrill::node::{KnownHosts, RunKey, SessionOptions, SessionPool};
+use hadrill::node::{RunKey, SessionPool};
 use hadrill::run::{PveCluster, PveClusterOptions, PveObserverOptions};
 use hadrill::scenario::ResourcePlan;
 use hadrill::stack::pacemaker::NodeAddr;
@@ -72,12 +72,7 @@ async fn run(case: Arc<Case>, scratch: &Path) -> Result<String, String> {
     let fakes = FakeCluster::with_setup(case.clone(), replay.clone(), key.private.public_key().clone())
         .await
         .map_err(|e| format!("fake nodes: {e}"))?;
-    let pinned: String = fakes.nodes.iter().map(|(n, f)| format!("{n} {}\n", f.host_key)).collect();
-    let known_path = scratch.join("known_hosts");
-    std::fs::write(&known_path, pinned).map_err(|e| e.to_string())?;
-    let known = Arc::new(KnownHosts::open(&known_path).map_err(|e| e.to_string())?);
-    let addrs: BTreeMap<String, std::net::SocketAddr> = fakes.nodes.iter().map(|(n, f)| (n.clone(), f.addr)).collect();
-    let opts = SessionOptions { connect_timeout: Duration::from_secs(2), ..SessionOptions::default() };
+    let (addrs, known, opts) = fakes.client_side(scratch)?;
     let pool = Arc::new(SessionPool::new(addrs.clone(), key.clone(), known.clone(), opts.clone()));
     let observer_pool = Arc::new(SessionPool::new(addrs, key, known, opts));
     let clocks = Arc::new(ReplayClocks { replay: replay.clone(), t0 });

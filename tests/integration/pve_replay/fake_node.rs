@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use hadrill::node::{KnownHosts, SessionOptions};
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{PrivateKey, PublicKey};
 use russh::server::{Auth, ChannelOpenHandle, Handle, Msg, Session, VerifiedPublicKey};
@@ -61,6 +62,9 @@ pub const FINGERPRINT: &str =
     "3A:1F:00:C4:9E:77:AB:10:5D:E2:63:90:41:8C:B7:0F:12:34:56:78:9A:BC:DE:F0:0F:ED:CB:A9:87:65:43:21";
 
 /// Every node of a case, listening until the runtime ends.
+/// Addresses, pinned host keys and session options of the fake nodes, for a client.
+pub type ClientSide = (BTreeMap<String, SocketAddr>, Arc<KnownHosts>, SessionOptions);
+
 pub struct FakeCluster {
     pub nodes: BTreeMap<String, FakeNode>,
     /// Every status and quorum question answered, in order: when the observer's polls read.
@@ -70,6 +74,19 @@ pub struct FakeCluster {
 }
 
 impl FakeCluster {
+    /// What a client needs to reach these nodes: their addresses, their host keys pinned
+    /// before the first contact (as a lab pins them at bring-up, in `scratch`), and session
+    /// options with a short connect timeout.
+    pub fn client_side(&self, scratch: &std::path::Path) -> Result<ClientSide, String> {
+        let pinned: String = self.nodes.iter().map(|(n, f)| format!("{n} {}\n", f.host_key)).collect();
+        let known_path = scratch.join("known_hosts");
+        std::fs::write(&known_path, pinned).map_err(|e| e.to_string())?;
+        let known = Arc::new(KnownHosts::open(&known_path).map_err(|e| e.to_string())?);
+        let addrs = self.nodes.iter().map(|(n, f)| (n.clone(), f.addr)).collect();
+        let opts = SessionOptions { connect_timeout: std::time::Duration::from_secs(2), ..SessionOptions::default() };
+        Ok((addrs, known, opts))
+    }
+
     /// Starts one fake node per node of `case`, accepting `client` only.
     pub async fn start(case: Arc<Case>, replay: Arc<Replay>, client: PublicKey) -> std::io::Result<FakeCluster> {
         Self::start_with(case, replay, client, false).await

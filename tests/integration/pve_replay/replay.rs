@@ -3,14 +3,13 @@
 //! against `hadrill analyze`'s timeline of the same log, and so is the verdict of the same
 //! expectation file.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hadrill::analyze::read_any;
 use hadrill::check::{Bindings, Evaluation, evaluate};
-use hadrill::node::{KnownHosts, RunKey, SessionOptions, SessionPool};
+use hadrill::node::{RunKey, SessionPool};
 use hadrill::run::{PveObserver, PveObserverOptions};
 use hadrill::timeline::{Event, EventData, Meta, Seconds, Timeline};
 
@@ -151,13 +150,7 @@ async fn observe(case: Arc<Case>, k: f64, scratch: &Path) -> Result<(Vec<Event>,
     let fakes = FakeCluster::start(case.clone(), replay.clone(), key.private.public_key().clone())
         .await
         .map_err(|e| format!("fake nodes: {e}"))?;
-    // Host keys are pinned before the first contact, as a lab pins them at bring-up.
-    let pinned: String = fakes.nodes.iter().map(|(n, f)| format!("{n} {}\n", f.host_key)).collect();
-    let known_path = scratch.join("known_hosts");
-    std::fs::write(&known_path, pinned).map_err(|e| e.to_string())?;
-    let known = Arc::new(KnownHosts::open(&known_path).map_err(|e| e.to_string())?);
-    let addrs: BTreeMap<String, std::net::SocketAddr> = fakes.nodes.iter().map(|(n, f)| (n.clone(), f.addr)).collect();
-    let opts = SessionOptions { connect_timeout: Duration::from_secs(2), ..SessionOptions::default() };
+    let (addrs, known, opts) = fakes.client_side(scratch)?;
     let pool = Arc::new(SessionPool::new(addrs, key, known, opts));
     let clocks = ReplayClocks { replay: replay.clone(), t0 };
     let observer = PveObserver::start(

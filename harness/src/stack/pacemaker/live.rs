@@ -133,11 +133,6 @@ pub fn fault_spec(fault: &Fault, node: &str) -> FaultSpec {
     FaultSpec::from_scenario(fault, node, &FAULTS)
 }
 
-/// Whether a fault makes a node a poor place to ask about the cluster.
-pub fn cuts_off(fault: &Fault) -> bool {
-    crate::fault::cuts_off(fault)
-}
-
 /// The command that exports a node's journal since `since_unix` (guest clock), as JSON.
 pub fn journal_export(since_unix: i64) -> String {
     format!("journalctl --output=json --no-pager --since=@{since_unix}")
@@ -300,7 +295,6 @@ mod tests {
             FaultSpec::FreezeWatchdogFeeder { node: n.into(), process: "sbd".into() }
         );
         assert_eq!(fault_spec(&Fault::Pause, n), FaultSpec::Pause { node: n.into() });
-        assert!(cuts_off(&Fault::PowerPull) && !cuts_off(&Fault::StorageBreak));
     }
 
     #[test]
