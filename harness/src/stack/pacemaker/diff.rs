@@ -140,7 +140,13 @@ fn service(before: Option<&ServiceView>, mut now: ServiceView, out: &mut Vec<Eve
             target: None,
         });
     }
-    for n in now.nodes.iter().filter(|n| !old_nodes.contains(n)) {
+    // A FAILED instance is one whose last operation failed (a start that timed out): Pacemaker
+    // does not know it runs and will stop it. The node's own operation results say whether it
+    // started; crm_mon's snapshot, read before the stop that follows, must not put it back
+    // (measured: storage-break-all, a stale "FAILED on node2" read 70 ms after node2's stop
+    // completed and just before node1's start, made the service look active on two nodes).
+    let failed = now.raw == "FAILED";
+    for n in now.nodes.iter().filter(|n| !failed && !old_nodes.contains(n)) {
         out.push(EventData::ServiceOp {
             service: now.id.clone(),
             node: n.clone(),

@@ -317,6 +317,39 @@ fn diff_of_failures_and_of_lost_quorum() {
 }
 
 #[test]
+fn a_failed_start_is_not_taken_for_running() {
+    // The group svc (writer, vip): stopped, then what crm_mon shows after its start on node2
+    // timed out, until the stop that follows.
+    let members = |r: &&mut Resource| r.group.as_deref() == Some("svc");
+    let mut stopped = status("healthy");
+    for r in stopped.resources.iter_mut().filter(members) {
+        (r.raw, r.role, r.state, r.active, r.nodes) =
+            ("Stopped".into(), "Stopped".into(), Some(ServiceState::Stopped), false, vec![]);
+    }
+    let mut failed = status("healthy");
+    for r in failed.resources.iter_mut().filter(members) {
+        (r.raw, r.failed, r.nodes) = ("FAILED".into(), true, vec!["node2".into()]);
+    }
+    let events = diff(Some(&stopped), &failed);
+    assert!(
+        !events.iter().any(|e| matches!(e, EventData::ServiceOp { service, .. } if service == "svc")),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, EventData::Service { service, to, .. } if service == "svc" && to == "FAILED"))
+    );
+    // Started there after all: that is running.
+    let events = diff(Some(&stopped), &status("moved"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, EventData::ServiceOp { service, op: ServiceOp::Running, .. } if service == "svc"))
+    );
+}
+
+#[test]
 fn split_brain_shows_as_activity_on_two_nodes() {
     let mut two = status("rejoined");
     // What crm_mon showed when the paused node came back: "Started [ node1 node2 ]".
