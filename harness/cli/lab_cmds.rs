@@ -175,6 +175,29 @@ fn build_options(recipe: &Recipe, force: bool) -> std::result::Result<BuildOptio
     let mut opts = BuildOptions { force, ..BuildOptions::default() };
     if recipe.file.repositories.iter().any(|r| r == hadrill::stack::pve::IMAGE_REPOSITORY) {
         let name = recipe.name();
+        // The repository's suite comes from the release in the access settings; a recipe on
+        // another Debian release would mix the two. Said before what access is missing.
+        let release = crate::run_cmd::pve_release().map_err(|why| format!("recipe {name}: {why}"))?;
+        if release.suite() != recipe.file.suite {
+            let mut why = format!(
+                "recipe {name} is Debian {}, but the access settings ask for Proxmox VE {} (HADRILL_PVE_RELEASE or \
+                 `release:` in {})",
+                recipe.file.suite,
+                release.label(),
+                hadrill::stack::pve::RECIPE
+            );
+            let hint = match hadrill::stack::pve::Release::of_suite(&recipe.file.suite) {
+                Some(r) => format!(
+                    "build {} for Proxmox VE {}, or set HADRILL_PVE_RELEASE={} for this recipe",
+                    release.image_recipe(),
+                    release.major(),
+                    r.major()
+                ),
+                None => format!("build {} for Proxmox VE {}", release.image_recipe(), release.major()),
+            };
+            why.push_str(&format!("\n  hint: {hint}"));
+            return Err(why);
+        }
         let route = crate::run_cmd::pve_route(Path::new(name))
             .map_err(|why| format!("recipe {name} needs the Proxmox repository: {why}"))?;
         opts.repositories.push(route.repository());

@@ -198,7 +198,7 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
         None => None,
         Some(route) => {
             let opts = BuildOptions { repositories: vec![route.repository()], ..BuildOptions::default() };
-            match build_image(&recipes, pve::IMAGE_RECIPE, opts, &cache, &rt, &cancel, color) {
+            match build_image(&recipes, route.release.image_recipe(), opts, &cache, &rt, &cancel, color) {
                 Ok(img) => Some(img),
                 Err(code) => return code,
             }
@@ -251,6 +251,12 @@ impl PveRoute {
     }
 }
 
+/// The Proxmox VE release the access settings ask for.
+pub(crate) fn pve_release() -> Result<pve::Release, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    pve::AccessConfig::load(Path::new(pve::RECIPE), env).map(|c| c.release).map_err(|e| e.to_string())
+}
+
 /// The route `hadrill run` can take for a Proxmox VE scenario (`file`, for the log), or why
 /// it cannot.
 pub(crate) fn pve_route(file: &Path) -> Result<PveRoute, String> {
@@ -264,15 +270,8 @@ pub(crate) fn pve_route(file: &Path) -> Result<PveRoute, String> {
              Proxmox VE section",
             cfg.iso.as_ref().map(|i| i.from.as_str()).unwrap_or("?")
         )),
-        pve::Install::Debian { .. } if cfg.release != pve::Release::Pve8 => Err(format!(
-            "Proxmox VE {} is asked for, but the Debian route's image (images/{}) is Proxmox VE 8 on Debian 12 \
-             so far; set HADRILL_PVE_RELEASE=8 (or `release: 8` in {})",
-            cfg.release.label(),
-            pve::IMAGE_RECIPE,
-            pve::RECIPE
-        )),
         pve::Install::Debian { repository, keyring, apt_proxy } => {
-            info!(scenario = %file.display(), repository, "Proxmox VE by the Debian route");
+            info!(scenario = %file.display(), repository, release = cfg.release.major(), "Proxmox VE by the Debian route");
             Ok(PveRoute { release: cfg.release, repository, keyring, apt_proxy })
         }
     }

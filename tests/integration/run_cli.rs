@@ -86,6 +86,53 @@ pub fn trials() -> Vec<Trial> {
             }
             Ok(())
         }),
+        trial("run_cli::pve9_has_its_own_image_and_says_what_is_missing", || {
+            // Proxmox VE 9 (Debian 13) goes the Debian route with images/pve9-debian: without
+            // access, run and image build say what is missing for 9 (the trixie key), nothing more.
+            let nine = [("HADRILL_PVE_RELEASE", "9")];
+            let cases: [&[&str]; 2] = [&["run", "scenarios/pve/power-pull.yaml"], &["image", "build", "pve9-debian"]];
+            for args in cases {
+                let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let s = state.path().to_str().unwrap_or_default();
+                let mut all = args.to_vec();
+                all.extend(["--state-dir", s]);
+                let r = hadrill_with(&all, &nine);
+                ensure(r.code == 3, || format!("{args:?}: exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+                ensure(
+                    r.stderr.contains("9 (Debian 13 trixie)")
+                        && r.stderr.contains("proxmox-archive-keyring-trixie.gpg")
+                        && r.stderr.contains("HADRILL_PVE_MIRROR")
+                        && !r.stderr.contains("so far"),
+                    || format!("{args:?}:\n{}", r.stderr),
+                )?;
+                untouched(state.path())?;
+            }
+            Ok(())
+        }),
+        trial("run_cli::pve_image_of_the_other_release_is_refused", || {
+            // A recipe on one Debian release with the repository of the other would mix them.
+            let cases = [
+                ("pve-debian", "9", "bookworm", "build pve9-debian", "HADRILL_PVE_RELEASE=8"),
+                ("pve9-debian", "8", "trixie", "build pve-debian", "HADRILL_PVE_RELEASE=9"),
+            ];
+            for (recipe, release, suite, build, set) in cases {
+                let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let s = state.path().to_str().unwrap_or_default();
+                let r = hadrill_with(
+                    &["image", "build", recipe, "--state-dir", s],
+                    &[("HADRILL_PVE_RELEASE", release), ("HADRILL_PVE_MIRROR", "http://mirror.lab/debian")],
+                );
+                ensure(r.code == 3, || format!("{recipe}: exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+                ensure(
+                    r.stderr.contains(&format!("recipe {recipe} is Debian {suite}"))
+                        && r.stderr.contains(build)
+                        && r.stderr.contains(set),
+                    || format!("{recipe}:\n{}", r.stderr),
+                )?;
+                untouched(state.path())?;
+            }
+            Ok(())
+        }),
         trial("run_cli::stack_flag_must_agree_with_the_scenario", || {
             let r = hadrill(&["run", "--stack", "pacemaker", "scenarios/pve/power-pull.yaml"]);
             ensure(r.code == 4, || format!("exit {} not 4\n{}{}", r.code, r.stdout, r.stderr))?;

@@ -18,7 +18,16 @@ use std::time::Instant;
 use hadrill::image::{ExtraRepository, Recipe, mmdebstrap_spec, run_command};
 use sha2::{Digest, Sha256};
 
-const KEY_TARGET: &str = "/etc/apt/keyrings/hadrill-probe.gpg";
+/// A Debian release the trial builds on, and where its key goes in the image: Proxmox VE 8's
+/// guide keeps the key under `/etc/apt`, 9's under `/usr/share/keyrings`.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub suite: &'static str,
+    pub key_target: &'static str,
+}
+
+pub const BOOKWORM: Target = Target { suite: "bookworm", key_target: "/etc/apt/keyrings/hadrill-probe.gpg" };
+pub const TRIXIE: Target = Target { suite: "trixie", key_target: "/usr/share/keyrings/hadrill-probe.gpg" };
 
 fn sh(program: &str, args: &[&str], dir: &Path) -> Result<String, String> {
     let out = Command::new(program)
@@ -55,9 +64,9 @@ fn make_key(home: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(public)
 }
 
-/// A flat-enough repository at `root`: `dists/bookworm/main/binary-amd64/Packages` and an
+/// A flat-enough repository at `root`: `dists/<suite>/main/binary-amd64/Packages` and an
 /// `InRelease` signed by the key in `home`.
-fn make_repository(root: &Path, home: &Path, work: &Path) -> Result<(), String> {
+fn make_repository(root: &Path, home: &Path, work: &Path, suite: &str) -> Result<(), String> {
     let pkg = work.join("pkg");
     write(
         &pkg.join("DEBIAN/control"),
@@ -74,16 +83,16 @@ fn make_repository(root: &Path, home: &Path, work: &Path) -> Result<(), String> 
     )?;
     let packages = sh("dpkg-scanpackages", &["--multiversion", "pool"], root)?;
     let rel = "main/binary-amd64/Packages";
-    write(&root.join("dists/bookworm").join(rel), &packages)?;
+    write(&root.join("dists").join(suite).join(rel), &packages)?;
     // The Release fields apt needs to trust and find the index (what apt-ftparchive writes).
     let digest = hex(&Sha256::digest(packages.as_bytes()));
     let release = format!(
-        "Origin: hadrill\nLabel: hadrill\nSuite: bookworm\nCodename: bookworm\nDate: {}\n\
+        "Origin: hadrill\nLabel: hadrill\nSuite: {suite}\nCodename: {suite}\nDate: {}\n\
          Architectures: amd64\nComponents: main\nSHA256:\n {digest} {} {rel}\n",
         sh("date", &["-u", "-R"], root)?.trim(),
         packages.len()
     );
-    let dists = root.join("dists/bookworm");
+    let dists = root.join("dists").join(suite);
     write(&dists.join("Release"), &release)?;
     let h = home.to_string_lossy();
     sh("gpg", &["--batch", "--homedir", &h, "--yes", "--clearsign", "--output", "InRelease", "Release"], &dists)?;
@@ -95,16 +104,18 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// A recipe that borrows another's files and asks for the `probe` repository.
-fn make_recipes(dir: &Path) -> Result<Recipe, String> {
+fn make_recipes(dir: &Path, suite: &str) -> Result<Recipe, String> {
     write(
         &dir.join("base/recipe.yaml"),
-        "name: base\nsuite: bookworm\nmirror: http://deb.debian.org/debian\nsize_mib: 512\npackages: []\n",
+        &format!("name: base\nsuite: {suite}\nmirror: http://deb.debian.org/debian\nsize_mib: 512\npackages: []\n"),
     )?;
     write(&dir.join("base/files/etc/hadrill-borrowed"), "copied from base\n")?;
     write(
         &dir.join("probe/recipe.yaml"),
-        "name: probe\nsuite: bookworm\nmirror: http://deb.debian.org/debian\nvariant: essential\nsize_mib: 512\n\
-         include_files: [base]\nrepositories: [probe]\npackages: [hadrill-probe]\n",
+        &format!(
+            "name: probe\nsuite: {suite}\nmirror: http://deb.debian.org/debian\nvariant: essential\nsize_mib: 512\n\
+             include_files: [base]\nrepositories: [probe]\npackages: [hadrill-probe]\n"
+        ),
     )?;
     // Proves the order: the marker package must not be there yet.
     write(
@@ -126,24 +137,25 @@ fn build(recipe: &Recipe, rootfs: &Path, repo: &ExtraRepository) -> Result<(), S
     .map_err(|e| format!("{e}\n{}", tail.join("\n")))
 }
 
-pub fn extra_repository_build() -> Result<(), String> {
+pub fn extra_repository_build(target: Target) -> Result<(), String> {
+    let Target { suite, key_target } = target;
     let t = Instant::now();
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let work = tmp.path();
     let home = work.join("gnupg");
     let key = make_key(&home, "hadrill-probe")?;
     let repo_root = work.join("repo");
-    make_repository(&repo_root, &home, work)?;
-    let recipe = make_recipes(&work.join("images"))?;
+    make_repository(&repo_root, &home, work, suite)?;
+    let recipe = make_recipes(&work.join("images"), suite)?;
     let repo = ExtraRepository {
         name: "probe".into(),
         // copy://, not file://: apt then copies the packages into the chroot's cache, where
         // dpkg (run inside the chroot) can read them (mmdebstrap's own advice).
         uri: format!("copy://{}", repo_root.display()),
-        suite: "bookworm".into(),
+        suite: suite.into(),
         components: vec!["main".into()],
         keyring: key.clone(),
-        keyring_target: KEY_TARGET.into(),
+        keyring_target: key_target.into(),
         proxy: None,
     };
     recipe.check_repositories(std::slice::from_ref(&repo)).map_err(|e| e.to_string())?;
@@ -169,18 +181,18 @@ pub fn extra_repository_build() -> Result<(), String> {
     if read("etc/hadrill-borrowed")? != "copied from base\n" {
         return Err("the borrowed files/ were not copied in".into());
     }
-    let kept = std::fs::read(rootfs.join(KEY_TARGET.trim_start_matches('/'))).map_err(|e| e.to_string())?;
+    let kept = std::fs::read(rootfs.join(key_target.trim_start_matches('/'))).map_err(|e| e.to_string())?;
     if kept != std::fs::read(&key).map_err(|e| e.to_string())? {
-        return Err(format!("{KEY_TARGET} in the image is not the repository's key"));
+        return Err(format!("{key_target} in the image is not the repository's key"));
     }
     let sources = read("etc/apt/sources.list")?;
-    let line = repo.source_line(KEY_TARGET);
+    let line = repo.source_line(key_target);
     if !sources.lines().any(|l| l.trim() == line) {
         return Err(format!("the image's sources do not have `{line}`:\n{sources}"));
     }
     if sources.contains(&*key.to_string_lossy()) {
         return Err(format!("the image's sources still name the host's key:\n{sources}"));
     }
-    eprintln!("image-repo: signed extra repository built into an image in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!("image-repo: signed extra repository built into a {suite} image in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod e2e;
 mod image_repo;
+mod pve_identity;
 mod run_e2e;
 mod testdriver;
 
@@ -69,8 +70,20 @@ pub fn trials() -> Vec<Trial> {
         }));
         out.push(trial("lab::e2e::image_extra_repository_signed_and_kept", || {
             let _one = one_lab_at_a_time();
-            image_repo::extra_repository_build()
+            image_repo::extra_repository_build(image_repo::BOOKWORM)
         }));
+        // Proxmox VE 9's image is Debian 13: the same mechanism on trixie, its key where 9 keeps it.
+        out.push(trial("lab::e2e::image_extra_repository_on_trixie", || {
+            let _one = one_lab_at_a_time();
+            image_repo::extra_repository_build(image_repo::TRIXIE)
+        }));
+        // The Proxmox VE images' lab side on the Debian of each release (12: PVE 8, 13: PVE 9).
+        for suite in ["bookworm", "trixie"] {
+            out.push(trial(format!("lab::e2e::pve_node_identity_on_{suite}"), move || {
+                let _one = one_lab_at_a_time();
+                pve_identity::lab_identity_on(suite)
+            }));
+        }
         out.push(trial("lab::run_e2e::hadrill_run_power_pull_passes", || {
             let _one = one_lab_at_a_time();
             run_e2e::power_pull_passes()
@@ -86,10 +99,18 @@ pub fn trials() -> Vec<Trial> {
             "lab::e2e::real_vms_power_pull_and_link_down",
             "set HADRILL_E2E=1 to run the lab on real VMs".into(),
         ));
-        out.push(skipped(
-            "lab::e2e::image_extra_repository_signed_and_kept",
-            "set HADRILL_E2E=1 to build an image with an extra signed repository (mmdebstrap, network)".into(),
-        ));
+        for name in ["lab::e2e::image_extra_repository_signed_and_kept", "lab::e2e::image_extra_repository_on_trixie"] {
+            out.push(skipped(
+                name,
+                "set HADRILL_E2E=1 to build an image with an extra signed repository (mmdebstrap, network)".into(),
+            ));
+        }
+        for suite in ["bookworm", "trixie"] {
+            out.push(skipped(
+                format!("lab::e2e::pve_node_identity_on_{suite}"),
+                "set HADRILL_E2E=1 to boot the Proxmox VE images' lab side on real VMs".into(),
+            ));
+        }
         out.push(skipped(
             "lab::run_e2e::hadrill_run_power_pull_passes",
             "set HADRILL_E2E=1 to run `hadrill run` on real VMs".into(),

@@ -124,6 +124,19 @@ impl Release {
         }
     }
 
+    /// The Debian route's image recipe (`images/<name>`) for this release.
+    pub fn image_recipe(self) -> &'static str {
+        match self {
+            Release::Pve8 => "pve-debian",
+            Release::Pve9 => "pve9-debian",
+        }
+    }
+
+    /// The release whose Debian route builds on `suite`, if any.
+    pub fn of_suite(suite: &str) -> Option<Self> {
+        [Release::Pve8, Release::Pve9].into_iter().find(|r| r.suite() == suite)
+    }
+
     fn iso_example(self) -> &'static str {
         match self {
             Release::Pve8 => "8.4-1",
@@ -567,9 +580,6 @@ fn common_setup(plan: &ImagePlan, s: &mut String) {
 /// The name the node image's recipe (`images/pve-debian`) gives the Proxmox repository.
 pub const IMAGE_REPOSITORY: &str = "proxmox";
 
-/// The image recipe of the Debian route.
-pub const IMAGE_RECIPE: &str = "pve-debian";
-
 /// The Proxmox repository as the Debian route's image build takes it: the no-subscription
 /// component at `repository` (a mirror, or the official one), signed by `keyring` (checked by
 /// [`check_access`]) and kept where the install guide puts it. With the official repository
@@ -894,49 +904,68 @@ mod tests {
         assert_eq!(c.release, Release::Pve8);
     }
 
-    /// The Debian route's image build with a user's mirror and key substituted: the mmdebstrap
-    /// call, with the recipe's directory written `<images>`.
+    /// The Debian route's image build with a user's mirror and key substituted, for each
+    /// release: the mmdebstrap call, with the recipe's directory written `<images>`.
     #[test]
     fn debian_route_image_build_plan() {
         let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("images");
-        let recipe = crate::image::Recipe::load(&images, IMAGE_RECIPE).unwrap();
-        let key = Path::new("/var/lib/hadrill/proxmox-release-bookworm.gpg");
-        let repo = image_repository(Release::Pve8, "http://mirror.lab:8080/proxmox/debian/", key, None);
-        assert_eq!(repo.host(), "mirror.lab");
-        recipe.check_repositories(std::slice::from_ref(&repo)).unwrap();
-        let spec = crate::image::mmdebstrap_spec(&recipe, Path::new("/scratch/rootfs"), &[repo]).unwrap();
-        let argv = spec.args.join("\n").replace(&images.display().to_string(), "<images>");
-        insta::assert_snapshot!(argv);
-        for want in [
-            "proxmox-ve",
-            "postfix",
-            "open-iscsi",
-            "chrony",
-            "proxmox-default-kernel",
-            "deb [signed-by=/var/lib/hadrill/proxmox-release-bookworm.gpg] http://mirror.lab:8080/proxmox/debian/pve bookworm pve-no-subscription",
-            "upload /var/lib/hadrill/proxmox-release-bookworm.gpg /etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg",
-        ] {
-            assert!(argv.contains(want), "{want} missing:\n{argv}");
-        }
-        assert!(!argv.contains("linux-image-amd64"), "the guide removes the Debian kernel");
-        assert!(!argv.contains("Proxy"), "a mirror needs no proxy");
-        // debian-ha's identity files first, then the recipe's own, then the key inside the image.
-        let order: Vec<usize> =
-            ["sync-in <images>/debian-ha/files", "sync-in <images>/pve-debian/files", "sed -i", "customize.sh"]
-                .iter()
-                .map(|w| argv.find(w).unwrap_or_else(|| panic!("{w} missing")))
-                .collect();
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        for release in [Release::Pve8, Release::Pve9] {
+            let recipe = crate::image::Recipe::load(&images, release.image_recipe()).unwrap();
+            assert_eq!(Release::of_suite(&recipe.file.suite), Some(release), "{} is on the wrong suite", recipe.name());
+            let key = Path::new("/var/lib/hadrill").join(release.keyring_file());
+            let repo = image_repository(release, "http://mirror.lab:8080/proxmox/debian/", &key, None);
+            assert_eq!(repo.host(), "mirror.lab");
+            recipe.check_repositories(std::slice::from_ref(&repo)).unwrap();
+            let spec = crate::image::mmdebstrap_spec(&recipe, Path::new("/scratch/rootfs"), &[repo]).unwrap();
+            let argv = spec.args.join("\n").replace(&images.display().to_string(), "<images>");
+            insta::assert_snapshot!(format!("debian_route_image_build_plan_pve{}", release.major()), argv);
+            let suite = release.suite();
+            for want in [
+                "proxmox-ve".to_owned(),
+                "postfix".into(),
+                "open-iscsi".into(),
+                "chrony".into(),
+                "proxmox-default-kernel".into(),
+                format!(
+                    "deb [signed-by={}] http://mirror.lab:8080/proxmox/debian/pve {suite} pve-no-subscription",
+                    key.display()
+                ),
+                format!("upload {} {}", key.display(), release.keyring_target()),
+                format!("\n{suite}\n/scratch/rootfs\nhttp://deb.debian.org/debian\n"),
+                // The same scripts for both releases (pve9-debian links to pve-debian's).
+                "essential-hook=chroot \"$1\" /bin/sh -s < '<images>/".into(),
+                "/essential.sh'".into(),
+            ] {
+                assert!(argv.contains(&want), "{want} missing:\n{argv}");
+            }
+            assert!(!argv.contains("linux-image-amd64"), "the guide removes the Debian kernel");
+            assert!(!argv.contains("Proxy"), "a mirror needs no proxy");
+            // debian-ha's identity files first, then pve-debian's (lab-pve), then the key inside
+            // the image, then the customize script.
+            let order: Vec<usize> =
+                ["sync-in <images>/debian-ha/files", "sync-in <images>/pve-debian/files", "sed -i", "customize.sh"]
+                    .iter()
+                    .map(|w| argv.find(w).unwrap_or_else(|| panic!("{w} missing")))
+                    .collect();
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+            let scripts = |r: &crate::image::Recipe| {
+                (std::fs::read(r.essential_script()).unwrap(), std::fs::read(r.customize_script()).unwrap())
+            };
+            let pve8 = crate::image::Recipe::load(&images, Release::Pve8.image_recipe()).unwrap();
+            assert_eq!(scripts(&recipe), scripts(&pve8));
 
-        // Through a proxy to the official repository: the build and the image use it.
-        let proxied = image_repository(Release::Pve8, OFFICIAL_REPOSITORY, key, Some("http://10.0.0.1:3142"));
-        let spec = crate::image::mmdebstrap_spec(&recipe, Path::new("/r"), &[proxied]).unwrap();
-        assert!(
-            spec.args
-                .contains(&"--aptopt=Acquire::http::Proxy::download.proxmox.com \"http://10.0.0.1:3142\"".to_owned())
-        );
-        // A recipe asked for a repository it was not given: a typed error, not a build without it.
-        assert!(matches!(recipe.check_repositories(&[]), Err(crate::image::ImageError::MissingRepository { .. })));
+            // Through a proxy to the official repository: the build and the image use it.
+            let proxied = image_repository(release, OFFICIAL_REPOSITORY, &key, Some("http://10.0.0.1:3142"));
+            let spec = crate::image::mmdebstrap_spec(&recipe, Path::new("/r"), &[proxied]).unwrap();
+            assert!(
+                spec.args.contains(
+                    &"--aptopt=Acquire::http::Proxy::download.proxmox.com \"http://10.0.0.1:3142\"".to_owned()
+                )
+            );
+            // A recipe asked for a repository it was not given: a typed error, not a build
+            // without it.
+            assert!(matches!(recipe.check_repositories(&[]), Err(crate::image::ImageError::MissingRepository { .. })));
+        }
     }
 
     #[test]
