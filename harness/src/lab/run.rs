@@ -284,7 +284,8 @@ impl Lab {
         nfs: Option<Ipv4Addr>,
     ) -> DomainSpec {
         let mut cmdline = format!(
-            "root=/dev/vda rw console=ttyS0,115200 net.ifnames=0 panic=5 systemd.hostname={node} systemd.machine_id={} lab.role={}",
+            "root={} rw console=ttyS0,115200 net.ifnames=0 panic=5 systemd.hostname={node} systemd.machine_id={} lab.role={}",
+            image.root,
             machine_id(&self.record.run, node),
             role.as_str()
         );
