@@ -11,6 +11,7 @@ mod bootstrap;
 mod diff;
 mod error;
 mod grammar;
+pub mod iso;
 mod journal;
 mod live;
 mod provision;
