@@ -11,18 +11,14 @@ pub enum IsoImageError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lab(#[from] crate::lab::LabError),
-    #[error("preparing the ISO {iso} for unattended installation: {source}")]
+    #[error("preparing the ISO {iso} for unattended installation: {cause}")]
     #[diagnostic(
         code(hadrill::pve_iso::assistant),
         help(
             "proxmox-auto-install-assistant needs xorriso; or prepare the ISO yourself and set HADRILL_PVE_ISO_PREPARED=1"
         )
     )]
-    Assistant {
-        iso: PathBuf,
-        #[source]
-        source: crate::image::ImageError,
-    },
+    Assistant { iso: PathBuf, cause: crate::image::ImageError },
     #[error("the assistant exited successfully but wrote no {output}")]
     #[diagnostic(code(hadrill::pve_iso::no_output))]
     NoPreparedIso { output: PathBuf },
@@ -47,7 +43,7 @@ pub enum IsoImageError {
         help("it boots from its disk with the installer's network configuration at 10.213.x.10")
     )]
     FirstBoot { what: String, console: PathBuf, installer_console: PathBuf },
-    #[error("converting the installed system into the nodes' image: {what}: {source}")]
+    #[error("converting the installed system into the nodes' image: {what}")]
     #[diagnostic(code(hadrill::pve_iso::conversion))]
     Conversion {
         what: String,

@@ -161,7 +161,7 @@ pub fn prepared_iso(
     run_command(&spec, cancel, |line| tracing::debug!(target: "hadrill::pve_iso::assistant", "{line}")).map_err(
         |e| match e {
             crate::image::ImageError::Interrupted => IsoImageError::Interrupted,
-            e => IsoImageError::Assistant { iso: src.iso.clone(), source: e },
+            e => IsoImageError::Assistant { iso: src.iso.clone(), cause: e },
         },
     )?;
     if !out.is_file() {
@@ -249,6 +249,83 @@ mod tests {
         set_mode(&d.path().join("pve-debian/files/usr/local/sbin/lab-pve"), 0o755);
         assert_ne!(k3, image_key(&file_sha256(&iso).unwrap(), Release::Pve8, d.path()).unwrap(), "its mode changed");
         assert_ne!(k3, image_key(&file_sha256(&iso).unwrap(), Release::Pve9, d.path()).unwrap(), "another release");
+    }
+
+    /// A stand-in for `proxmox-auto-install-assistant`: records its argv (one line per call)
+    /// and writes `--output`; or fails with a message on stderr.
+    fn stand_in(dir: &Path, fail: bool) -> PathBuf {
+        let p = dir.join(if fail { "failing-assistant" } else { "assistant" });
+        let log = dir.join("argv.log");
+        let body = if fail {
+            "echo 'Could not find the xorriso binary. Please install it.' >&2\nexit 1\n".to_owned()
+        } else {
+            format!(
+                "echo \"$*\" >> '{}'\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in --output) out=$2; shift ;; esac\n  shift\ndone\nprintf prepared > \"$out\"\n",
+                log.display()
+            )
+        };
+        std::fs::write(&p, format!("#!/bin/sh\n{body}")).unwrap();
+        set_mode(&p, 0o755);
+        p
+    }
+
+    #[test]
+    fn the_assistant_prepares_once_and_its_output_is_cached() {
+        let d = tempfile::tempdir().unwrap();
+        let iso = d.path().join("proxmox-ve_8.4-1.iso");
+        std::fs::write(&iso, b"an ISO").unwrap();
+        let sha = file_sha256(&iso).unwrap();
+        let cache = ImageCache::new(&d.path().join("state"));
+        let cancel = AtomicBool::new(false);
+        let src = IsoSource {
+            release: Release::Pve8,
+            iso: iso.clone(),
+            prepare: Prepare::Assistant(stand_in(d.path(), false)),
+        };
+        let out = prepared_iso(&src, &sha, &cache, Duration::from_secs(30), &cancel).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "prepared");
+        assert!(out.starts_with(cache.root.join(PREPARED)), "kept in the image cache: {}", out.display());
+        let argv = std::fs::read_to_string(d.path().join("argv.log")).unwrap();
+        let staging = out.parent().unwrap().parent().unwrap();
+        let argv = argv.replace(&staging.display().to_string(), "<cache>");
+        let key = out.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let argv = argv.replace(&format!(".prepare-{key}-{}", std::process::id()), "<scratch>");
+        assert_eq!(
+            argv.trim(),
+            format!(
+                "prepare-iso {} --fetch-from partition --on-first-boot <cache>/<scratch>/hadrill-first-boot.sh --output <cache>/<scratch>/prepared.iso --tmp <cache>/<scratch>/stage",
+                iso.display()
+            )
+        );
+        // Again: the cached output, the assistant not run.
+        assert_eq!(prepared_iso(&src, &sha, &cache, Duration::from_secs(30), &cancel).unwrap(), out);
+        assert_eq!(std::fs::read_to_string(d.path().join("argv.log")).unwrap().lines().count(), 1);
+        // Only the prepared ISO is left, no scratch directory.
+        let left: Vec<_> =
+            std::fs::read_dir(cache.root.join(PREPARED)).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(&key)]);
+        // Another ISO is prepared again.
+        std::fs::write(&iso, b"another ISO").unwrap();
+        let other = prepared_iso(&src, &file_sha256(&iso).unwrap(), &cache, Duration::from_secs(30), &cancel).unwrap();
+        assert_ne!(other, out);
+        // Prepared by the user: used as it is, nothing run.
+        let done = IsoSource { prepare: Prepare::Done, ..src };
+        assert_eq!(prepared_iso(&done, &sha, &cache, Duration::from_secs(30), &cancel).unwrap(), iso);
+    }
+
+    #[test]
+    fn a_failing_assistant_says_why_and_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let iso = d.path().join("pve.iso");
+        std::fs::write(&iso, b"an ISO").unwrap();
+        let cache = ImageCache::new(&d.path().join("state"));
+        let src = IsoSource { release: Release::Pve8, iso, prepare: Prepare::Assistant(stand_in(d.path(), true)) };
+        let err = prepared_iso(&src, "00", &cache, Duration::from_secs(30), &AtomicBool::new(false)).unwrap_err();
+        assert!(matches!(err, IsoImageError::Assistant { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("Could not find the xorriso binary") && msg.contains("pve.iso"), "{msg}");
+        let left: Vec<_> = std::fs::read_dir(cache.root.join(PREPARED)).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
