@@ -39,6 +39,12 @@ while [ -e "$flag" ]; do
   waited=$((waited + 2))
 done
 
+# What hadrill's first-boot script does, again: an ISO prepared elsewhere may have run another.
+rm -f /etc/apt/sources.list.d/pve-enterprise.list /etc/apt/sources.list.d/pve-enterprise.sources \
+  /etc/apt/sources.list.d/ceph.list /etc/apt/sources.list.d/ceph.sources
+systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer \
+  systemd-tmpfiles-clean.timer dpkg-db-backup.timer pve-daily-update.timer 2>/dev/null || true
+
 # Identity comes from the kernel command line at every boot (lab-net.service, from debian-ha,
 # with lab-pve around it), as on the Debian route.
 chmod 0755 /usr/local/sbin/lab-net /usr/local/sbin/lab-pve
