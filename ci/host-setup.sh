@@ -4,7 +4,9 @@
 set -eu
 
 export DEBIAN_FRONTEND=noninteractive
-packages="libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils mmdebstrap debootstrap dnsmasq-base e2fsprogs pkg-config"
+# xorriso, dosfstools and mtools: the Proxmox VE ISO route (the installer's kernel read from the
+# ISO, which the assistant needs too, and the answer disk).
+packages="libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils mmdebstrap debootstrap dnsmasq-base e2fsprogs pkg-config xorriso dosfstools mtools"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

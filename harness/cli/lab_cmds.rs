@@ -209,8 +209,63 @@ fn parse_run(s: &str) -> Result<RunId> {
     RunId::parse(s).ok_or_else(|| miette::miette!("`{s}` is not a run id (8 hex digits, see `hadrill lab status`)"))
 }
 
+/// `hadrill image build pve-iso`: the Proxmox VE node image by the ISO route, from the access
+/// settings (it has no recipe directory: the ISO is the recipe).
+fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs) -> Result<i32> {
+    let name = hadrill::stack::pve::iso::ISO_IMAGE;
+    let route = match crate::run_cmd::pve_access(Path::new(name)) {
+        Ok(crate::run_cmd::PveAccess::Iso(route)) => route,
+        Ok(crate::run_cmd::PveAccess::Debian(_)) => {
+            eprintln!(
+                "error: image {name} is installed from the Proxmox VE ISO, and none is configured: set \
+                 HADRILL_PVE_ISO=/path/to/proxmox-ve_8.x.iso (or `iso:` in {})",
+                hadrill::stack::pve::RECIPE
+            );
+            return Ok(EXIT_INFRA);
+        }
+        Err(why) => {
+            eprintln!("error: image {name} needs the Proxmox VE ISO: {why}");
+            return Ok(EXIT_INFRA);
+        }
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let rt = runtime()?;
+    watch_signals(&rt, cancel.clone());
+    let opts = hadrill::stack::pve::iso::IsoBuildOptions {
+        uri: host.uri(),
+        state_dir: host.state_dir(),
+        recipes_dir: recipes.unwrap_or_else(default_recipes_dir),
+        force,
+    };
+    let t = Instant::now();
+    let c = cancel.clone();
+    let built = rt
+        .block_on(rt.spawn_blocking(move || hadrill::stack::pve::iso::build_iso_image(&route.source, &opts, &c)))
+        .into_diagnostic()?;
+    let img = match built {
+        Ok(img) => img,
+        Err(hadrill::stack::pve::iso::IsoImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "{} {} built in {:.0} s ({} this time): {:.0} MiB qcow2, kernel {}, root {}\n  {}",
+        img.name,
+        img.hash,
+        img.build_secs,
+        if t.elapsed() < Duration::from_secs(30) { "cached" } else { "built" },
+        img.base_bytes as f64 / (1 << 20) as f64,
+        img.kernel_version,
+        img.root,
+        img.dir.display()
+    );
+    Ok(EXIT_OK)
+}
+
 pub fn run_image(cmd: ImageCommand) -> Result<i32> {
     match cmd {
+        ImageCommand::Build { name, force, recipes, host } if name == hadrill::stack::pve::iso::ISO_IMAGE => {
+            build_pve_iso(force, recipes, &host)
+        }
         ImageCommand::Build { name, force, recipes, host } => {
             let recipes = recipes.unwrap_or_else(default_recipes_dir);
             let recipe = Recipe::load(&recipes, &name)?;
@@ -270,11 +325,19 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
                 .iter()
                 .filter(|i| Recipe::load(&recipes, &i.name).and_then(|r| r.hash()).ok().as_deref() != Some(&i.hash))
             {
+                // Not every image is its recipe's plain hash: the Proxmox images are keyed by
+                // the repository or ISO they were built from, which only the access settings know.
+                let (state, what) = match Recipe::load(&recipes, &i.name) {
+                    Err(_) if i.name == hadrill::stack::pve::iso::ISO_IMAGE => ("built", "from a Proxmox VE ISO"),
+                    Err(_) => ("orphan", "no recipe of that name"),
+                    Ok(r) if !r.file.repositories.is_empty() => ("built", "with the repositories it was given"),
+                    Ok(_) => ("old", "older build, superseded"),
+                };
                 println!(
-                    "{:<16} {:<18} {:<8} {:>9}  (older build, superseded)",
+                    "{:<16} {:<18} {:<8} {:>9}  ({what})",
                     i.name,
                     i.hash,
-                    "old",
+                    state,
                     format!("{:.0} MiB", i.base_bytes as f64 / (1 << 20) as f64)
                 );
             }

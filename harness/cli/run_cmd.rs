@@ -1,6 +1,6 @@
 //! `hadrill run`: scenarios on a lab of real VMs with the Pacemaker stack, or with Proxmox VE
-//! by its Debian route (when the host was given a mirror of the Proxmox repository and its
-//! key). For each scenario: validate (all of them first, and the Proxmox access before
+//! by its ISO route (when the host was given the Proxmox VE ISO) or its Debian route (a
+//! mirror of the Proxmox repository and its key). For each scenario: validate (all of them first, and the Proxmox access before
 //! anything is built), build or reuse the images, bring the lab up, bootstrap the stack, gate
 //! on readiness, execute the steps, collect, judge, write the run directory, print the
 //! summary, tear down (also on error and Ctrl-C, unless --keep). Exits with the verdict.
@@ -82,7 +82,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Image recipe to boot: the Pacemaker nodes', and the storage VM's of every lab (Proxmox
-    /// VE nodes boot `pve-debian`, built with the Proxmox repository from the access settings).
+    /// VE nodes boot `pve-iso`, installed from the ISO, or `pve-debian`, built with the Proxmox
+    /// repository, as the access settings allow).
     #[arg(long, default_value = "debian-ha", value_name = "NAME")]
     pub image: String,
     /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
@@ -119,7 +120,7 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
         return EXIT_INVALID_INPUT;
     }
     let mut stacks = Vec::new();
-    let mut pve: Option<PveRoute> = None;
+    let mut pve: Option<PveAccess> = None;
     for (f, p) in &plans {
         let file_stack = p.stack;
         let want = args.stack.map(|s| match s {
@@ -137,7 +138,7 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
             Some(StackKind::Pacemaker) => stacks.push(StackKind::Pacemaker),
             Some(StackKind::Pve) => {
                 // Say exactly what is missing (ISO, mirror, key, proxy) before anything is built.
-                match pve_route(f) {
+                match pve_access(f) {
                     Ok(route) => {
                         if args.sabotage.is_some() {
                             eprintln!(
@@ -196,13 +197,17 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
     };
     let pve_img = match &pve {
         None => None,
-        Some(route) => {
+        Some(PveAccess::Debian(route)) => {
             let opts = BuildOptions { repositories: vec![route.repository()], ..BuildOptions::default() };
             match build_image(&recipes, route.release.image_recipe(), opts, &cache, &rt, &cancel, color) {
                 Ok(img) => Some(img),
                 Err(code) => return code,
             }
         }
+        Some(PveAccess::Iso(route)) => match build_pve_iso(route, &args.host, &recipes, false, &rt, &cancel, color) {
+            Ok(img) => Some(img),
+            Err(code) => return code,
+        },
     };
     let images = Images { base: img, pve: pve_img.zip(pve) };
 
@@ -264,11 +269,12 @@ pub(crate) fn pve_route(file: &Path) -> Result<PveRoute, String> {
     let cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env).map_err(|e| e.to_string())?;
     match pve::check_access(&cfg, on_path).map_err(|e| e.to_string())? {
         pve::Install::Iso { .. } => Err(format!(
-            "an ISO is configured ({}), but the ISO route's install is not automated by `hadrill run` yet; \
-             use the Debian route with HADRILL_PVE_MIRROR and HADRILL_PVE_KEYRING (and no HADRILL_PVE_ISO)\n  \
-             hint: the ISO route's answer file and first-boot script are generated and tested; see the README's \
-             Proxmox VE section",
-            cfg.iso.as_ref().map(|i| i.from.as_str()).unwrap_or("?")
+            "an ISO is configured ({}), so Proxmox VE nodes come from the ISO route's image \
+             (`hadrill image build {}`), not from images/{}; for the Debian route, unset it and give \
+             HADRILL_PVE_MIRROR and HADRILL_PVE_KEYRING",
+            cfg.iso.as_ref().map(|i| i.from.as_str()).unwrap_or("?"),
+            pve::iso::ISO_IMAGE,
+            cfg.release.image_recipe()
         )),
         pve::Install::Debian { repository, keyring, apt_proxy } => {
             info!(scenario = %file.display(), repository, release = cfg.release.major(), "Proxmox VE by the Debian route");
@@ -277,11 +283,81 @@ pub(crate) fn pve_route(file: &Path) -> Result<PveRoute, String> {
     }
 }
 
+/// How Proxmox VE nodes get their image: by the ISO route when an ISO is configured, else by
+/// the Debian route ([`pve_route`]).
+pub(crate) enum PveAccess {
+    Debian(PveRoute),
+    Iso(PveIsoRoute),
+}
+
+/// What the ISO route needs from the access settings (checked: an ISO 9660 image, and the
+/// assistant unless it was prepared already).
+pub(crate) struct PveIsoRoute {
+    pub(crate) source: pve::iso::IsoSource,
+    apt_proxy: Option<String>,
+}
+
+impl PveAccess {
+    fn apt_proxy(&self) -> Option<&str> {
+        match self {
+            PveAccess::Debian(r) => r.apt_proxy.as_deref(),
+            PveAccess::Iso(r) => r.apt_proxy.as_deref(),
+        }
+    }
+}
+
+/// The route `hadrill run` takes for a Proxmox VE scenario (`file`, for the log): the ISO
+/// route when an ISO is configured, else [`pve_route`]'s; or why neither is possible.
+pub(crate) fn pve_access(file: &Path) -> Result<PveAccess, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env).map_err(|e| e.to_string())?;
+    if let pve::Install::Iso { iso, prepare, apt_proxy } =
+        pve::check_access(&cfg, on_path).map_err(|e| e.to_string())?
+    {
+        info!(scenario = %file.display(), iso = %iso.display(), "Proxmox VE by the ISO route");
+        let source = pve::iso::IsoSource { release: cfg.release, iso, prepare };
+        return Ok(PveAccess::Iso(PveIsoRoute { source, apt_proxy }));
+    }
+    pve_route(file).map(PveAccess::Debian)
+}
+
+/// Builds (or reuses) the ISO route's node image; `Err` is the exit code, the problem already
+/// printed.
+pub(crate) fn build_pve_iso(
+    route: &PveIsoRoute,
+    host: &HostArgs,
+    recipes: &Path,
+    force: bool,
+    rt: &tokio::runtime::Runtime,
+    cancel: &Arc<AtomicBool>,
+    color: bool,
+) -> Result<BuiltImage, i32> {
+    let opts = pve::iso::IsoBuildOptions {
+        uri: host.uri(),
+        state_dir: host.state_dir(),
+        recipes_dir: recipes.to_owned(),
+        force,
+    };
+    let (c, source) = (cancel.clone(), route.source.clone());
+    match rt.block_on(rt.spawn_blocking(move || pve::iso::build_iso_image(&source, &opts, &c))) {
+        Ok(Ok(img)) => Ok(img),
+        Ok(Err(pve::iso::IsoImageError::Interrupted)) => Err(EXIT_INTERRUPTED),
+        Ok(Err(e)) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            Err(Verdict::InfraError.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: image build: {e}");
+            Err(Verdict::InfraError.exit_code())
+        }
+    }
+}
+
 /// The images the labs boot: `base` for Pacemaker nodes and every storage VM, and the
 /// Proxmox VE node image with its route when a scenario needs it.
 struct Images {
     base: BuiltImage,
-    pve: Option<(BuiltImage, PveRoute)>,
+    pve: Option<(BuiltImage, PveAccess)>,
 }
 
 /// Builds (or reuses) recipe `name`; `Err` is the exit code, the problem already printed.
@@ -628,7 +704,7 @@ fn drive<'a>(
 /// plan for the version the nodes run, the readiness gate, the steps.
 fn drive_pve<'a>(
     plan: &Plan,
-    route: &PveRoute,
+    route: &PveAccess,
     lab: &'a Lab,
     rt: &tokio::runtime::Runtime,
     cancel: &Arc<AtomicBool>,
@@ -644,7 +720,7 @@ fn drive_pve<'a>(
     let setup = (|| {
         // The joins authenticate with root's password: one per run, never shown.
         let password: String = random_bytes(18)?.iter().map(|b| format!("{b:02x}")).collect();
-        driver.prepare(&password, route.apt_proxy.as_deref())?;
+        driver.prepare(&password, route.apt_proxy())?;
         // pvecm's cluster names are at most 15 characters: `hadrill` and the run id.
         let setup = driver.setup(&format!("hadrill{}", lab.run()))?;
         let t = Instant::now();

@@ -8,6 +8,7 @@ mod diagnostics;
 mod lab;
 mod pacemaker_cib;
 mod pve;
+mod pve_iso;
 mod pve_replay;
 mod readme;
 mod run_cli;
@@ -26,6 +27,7 @@ fn main() {
     trials.extend(run_cli::trials());
     trials.extend(pacemaker_cib::trials());
     trials.extend(pve::trials());
+    trials.extend(pve_iso::trials());
     trials.extend(pve_replay::trials());
     trials.extend(workload::trials());
     trials.extend(lab::trials());

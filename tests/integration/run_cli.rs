@@ -1,6 +1,7 @@
 //! `hadrill run` before any lab is made: bad input is refused with exit 4, and the Proxmox VE
-//! stack without usable access (nothing given, a wrong key, the ISO route that `run` does not
-//! automate) with exit 3, all without building an image or touching libvirt.
+//! stack without usable access (nothing given, a wrong key, a file that is not an ISO, no
+//! assistant to prepare the ISO with) with exit 3, all without building an image or touching
+//! libvirt.
 
 use libtest_mimic::Trial;
 
@@ -46,7 +47,26 @@ pub fn trials() -> Vec<Trial> {
             ensure(r.stderr.contains("sha512sum") && r.stderr.contains("No lab was made"), || r.stderr.clone())?;
             untouched(state.path())
         }),
-        trial("run_cli::pve_iso_route_says_to_use_the_debian_route", || {
+        trial("run_cli::pve_iso_that_is_not_an_iso_is_refused", || {
+            let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let iso = files.path().join("proxmox-ve_8.4-1.iso");
+            std::fs::write(&iso, vec![0u8; 40_000]).map_err(|e| e.to_string())?;
+            let s = state.path().to_str().unwrap_or_default();
+            let r = hadrill_with(
+                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
+                &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ISO_PREPARED", "1")],
+            );
+            ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+            ensure(
+                r.stderr.contains("proxmox-ve_8.4-1.iso")
+                    && r.stderr.contains("HADRILL_PVE_ISO")
+                    && r.stderr.contains("No lab was made"),
+                || r.stderr.clone(),
+            )?;
+            untouched(state.path())
+        }),
+        trial("run_cli::pve_iso_without_an_assistant_says_what_is_missing", || {
             let state = tempfile::tempdir().map_err(|e| e.to_string())?;
             let files = tempfile::tempdir().map_err(|e| e.to_string())?;
             let iso = files.path().join("proxmox-ve_8.4-1.iso");
@@ -55,18 +75,23 @@ pub fn trials() -> Vec<Trial> {
             bytes[32769..32774].copy_from_slice(b"CD001");
             std::fs::write(&iso, &bytes).map_err(|e| e.to_string())?;
             let s = state.path().to_str().unwrap_or_default();
-            let r = hadrill_with(
-                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
-                &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ISO_PREPARED", "1")],
-            );
-            ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
-            ensure(
-                r.stderr.contains("ISO route's install is not automated")
-                    && r.stderr.contains("HADRILL_PVE_MIRROR")
-                    && r.stderr.contains("No lab was made"),
-                || r.stderr.clone(),
-            )?;
-            untouched(state.path())
+            let iso = iso.to_string_lossy();
+            // Neither on PATH nor where HADRILL_PVE_ASSISTANT says.
+            for vars in [
+                vec![("HADRILL_PVE_ISO", iso.as_ref()), ("PATH", "/nonexistent")],
+                vec![("HADRILL_PVE_ISO", iso.as_ref()), ("HADRILL_PVE_ASSISTANT", "/nonexistent/assistant")],
+            ] {
+                let r = hadrill_with(&["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"], &vars);
+                ensure(r.code == 3, || format!("{vars:?}: exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+                ensure(
+                    r.stderr.contains("proxmox-auto-install-assistant")
+                        && r.stderr.contains("HADRILL_PVE_ISO_PREPARED")
+                        && r.stderr.contains("No lab was made"),
+                    || format!("{vars:?}:\n{}", r.stderr),
+                )?;
+                untouched(state.path())?;
+            }
+            Ok(())
         }),
         trial("run_cli::pve_image_and_lab_up_say_what_is_missing", || {
             // `image build` and `lab up` need the same Proxmox repository `run` does.

@@ -119,6 +119,7 @@ pub fn build(
         build_secs: started.elapsed().as_secs_f64(),
         base_bytes,
         kernel_version,
+        root: super::cache::WHOLE_DISK_ROOT.to_owned(),
         dir: scratch.0.clone(),
     };
     cache.save(&img)?;

@@ -21,8 +21,19 @@ pub struct BuiltImage {
     pub base_bytes: u64,
     /// The kernel version the image boots.
     pub kernel_version: String,
+    /// The root device on the kernel command line: the builder's ext4 is the whole disk, an
+    /// installer's is on LVM (images cached before this field existed are the builder's).
+    #[serde(default = "default_root")]
+    pub root: String,
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// The builder's images: one ext4 file system on the whole virtio disk.
+pub const WHOLE_DISK_ROOT: &str = "/dev/vda";
+
+fn default_root() -> String {
+    WHOLE_DISK_ROOT.to_owned()
 }
 
 impl BuiltImage {
@@ -104,6 +115,7 @@ mod tests {
             build_secs: 2.0,
             base_bytes: 3,
             kernel_version: "6.1".into(),
+            root: WHOLE_DISK_ROOT.into(),
             dir: dir.clone(),
         };
         cache.save(&img).unwrap();
@@ -114,5 +126,12 @@ mod tests {
         assert_eq!(cache.get("demo", "0123456789abcdef").unwrap().build_secs, 2.0);
         assert_eq!(cache.list().len(), 1);
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn images_cached_before_the_root_field_boot_the_whole_disk() {
+        let old = r#"{"name":"debian-ha","hash":"0123456789abcdef","built":1.0,"build_secs":2.0,"base_bytes":3,"kernel_version":"6.1"}"#;
+        let img: BuiltImage = serde_json::from_str(old).unwrap();
+        assert_eq!(img.root, "/dev/vda");
     }
 }

@@ -8,7 +8,7 @@ mod recipe;
 mod run;
 
 pub use build::{BuildOptions, build, mmdebstrap_spec};
-pub use cache::{BuiltImage, ImageCache};
+pub use cache::{BuiltImage, ImageCache, WHOLE_DISK_ROOT};
 pub use error::ImageError;
 pub use recipe::{ExtraRepository, Recipe, default_recipes_dir};
 pub use run::{CommandSpec, run_command};

@@ -14,7 +14,7 @@ use virt::sys;
 use super::LabError;
 use super::events::{DomainEvents, ensure_event_loop};
 use super::owner::{self, DomainOwner, NetRole, RunId};
-use super::xml::{self, Accel, DomainSpec, NetworkSpec, NicSpec};
+use super::xml::{self, Accel, BuildDomainSpec, DomainSpec, NetworkSpec, NicSpec};
 
 /// A domain's run state, from `virDomainGetState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -152,15 +152,22 @@ impl Hypervisor {
 
     /// Defines a domain (not started).
     pub fn define_domain(&self, spec: &DomainSpec) -> Result<(), LabError> {
-        let dom = self
-            .conn
-            .define_domain_xml(&spec.to_xml())
-            .map_err(|e| LabError::libvirt(format!("define domain {}", spec.name()), e))?;
+        self.define_marked(&spec.run, &spec.name(), &spec.to_xml())
+    }
+
+    /// Defines an image build's domain (not started).
+    pub fn define_build_domain(&self, spec: &BuildDomainSpec) -> Result<(), LabError> {
+        self.define_marked(&spec.run, &spec.name(), &spec.to_xml())
+    }
+
+    fn define_marked(&self, run: &RunId, name: &str, xml: &str) -> Result<(), LabError> {
+        let dom =
+            self.conn.define_domain_xml(xml).map_err(|e| LabError::libvirt(format!("define domain {name}"), e))?;
         // Read the mark back: a domain we cannot recognise later must not exist.
-        let ok = read_owner(&dom).is_some_and(|o| o.run == spec.run);
+        let ok = read_owner(&dom).is_some_and(|o| &o.run == run);
         if !ok {
             let _ = dom.undefine();
-            return Err(LabError::NotOurs { kind: "domain", name: spec.name(), run: spec.run.to_string() });
+            return Err(LabError::NotOurs { kind: "domain", name: name.to_owned(), run: run.to_string() });
         }
         Ok(())
     }

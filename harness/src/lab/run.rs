@@ -130,6 +130,15 @@ fn pick_index(run: &RunId, used: &[Ipv4Addr], skip: &[u8]) -> Option<u8> {
         .find(|&i| !skip.contains(&i) && !taken(BASE_CLUSTER, i) && !taken(BASE_STORAGE, i))
 }
 
+/// A /24 of the lab's cluster range that no network and no host route uses, for a network
+/// outside a lab (an image build's): its host address (`x.y.z.1`), avoiding the indexes in
+/// `skip` (tried already).
+pub fn free_subnet(hv: &Hypervisor, run: &RunId, skip: &[u8]) -> Result<(u8, Ipv4Addr), LabError> {
+    let used = hv.used_addresses()?;
+    let index = pick_index(run, &used, skip).ok_or(LabError::NoSubnet)?;
+    Ok((index, net_ip(BASE_CLUSTER, index, 1)))
+}
+
 fn machine_id(run: &RunId, node: &str) -> String {
     let h = Sha256::digest(format!("{run}/{node}").as_bytes());
     h.iter().take(16).map(|b| format!("{b:02x}")).collect()
@@ -172,10 +181,18 @@ impl Lab {
             let used = lab.hv.used_addresses()?;
             let index = pick_index(&run, &used, &tried).ok_or(LabError::NoSubnet)?;
             tried.push(index);
-            let cluster =
-                NetworkSpec { run: run.clone(), role: NetRole::Cluster, host_ip: net_ip(BASE_CLUSTER, index, 1) };
-            let storage =
-                NetworkSpec { run: run.clone(), role: NetRole::Storage, host_ip: net_ip(BASE_STORAGE, index, 1) };
+            let cluster = NetworkSpec {
+                run: run.clone(),
+                role: NetRole::Cluster,
+                host_ip: net_ip(BASE_CLUSTER, index, 1),
+                dhcp_hosts: Vec::new(),
+            };
+            let storage = NetworkSpec {
+                run: run.clone(),
+                role: NetRole::Storage,
+                host_ip: net_ip(BASE_STORAGE, index, 1),
+                dhcp_hosts: Vec::new(),
+            };
             match lab.hv.create_network(&cluster).and_then(|_| lab.hv.create_network(&storage)) {
                 Ok(()) => {
                     lab.record.networks = [cluster, storage]
@@ -284,7 +301,8 @@ impl Lab {
         nfs: Option<Ipv4Addr>,
     ) -> DomainSpec {
         let mut cmdline = format!(
-            "root=/dev/vda rw console=ttyS0,115200 net.ifnames=0 panic=5 systemd.hostname={node} systemd.machine_id={} lab.role={}",
+            "root={} rw console=ttyS0,115200 net.ifnames=0 panic=5 systemd.hostname={node} systemd.machine_id={} lab.role={}",
+            image.root,
             machine_id(&self.record.run, node),
             role.as_str()
         );

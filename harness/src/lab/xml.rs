@@ -92,6 +92,9 @@ pub struct NetworkSpec {
     pub role: NetRole,
     /// The host's address on the bridge (`x.y.z.1`); the subnet is its /24.
     pub host_ip: Ipv4Addr,
+    /// Fixed DHCP leases (MAC, address), and no others: for a guest that asks for an address
+    /// before it reads its own (an installer). Lab nodes take theirs from the command line.
+    pub dhcp_hosts: Vec<(String, Ipv4Addr)>,
 }
 
 impl NetworkSpec {
@@ -100,12 +103,24 @@ impl NetworkSpec {
     }
 
     pub fn to_xml(&self) -> String {
+        let ip = if self.dhcp_hosts.is_empty() {
+            format!("  <ip address='{}' netmask='255.255.255.0'/>\n", self.host_ip)
+        } else {
+            let hosts: String = self
+                .dhcp_hosts
+                .iter()
+                .map(|(mac, ip)| format!("      <host mac='{}' ip='{ip}'/>\n", escape(mac)))
+                .collect();
+            format!(
+                "  <ip address='{}' netmask='255.255.255.0'>\n    <dhcp>\n{hosts}    </dhcp>\n  </ip>\n",
+                self.host_ip
+            )
+        };
         format!(
-            "<network>\n  <name>{name}</name>\n  <bridge name='{bridge}' stp='off' delay='0'/>\n  <domain name='{marker}' localOnly='yes'/>\n  <dns enable='no'/>\n  <ip address='{ip}' netmask='255.255.255.0'/>\n</network>\n",
+            "<network>\n  <name>{name}</name>\n  <bridge name='{bridge}' stp='off' delay='0'/>\n  <domain name='{marker}' localOnly='yes'/>\n  <dns enable='no'/>\n{ip}</network>\n",
             name = escape(&self.name()),
             bridge = escape(&self.run.bridge_name(self.role)),
             marker = escape(&self.run.marker_domain()),
-            ip = self.host_ip,
         )
     }
 }
@@ -222,6 +237,117 @@ impl DomainSpec {
             x.push_str("    <watchdog model='i6300esb' action='reset'/>\n");
         }
         x.push_str("    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
+        x.push_str("    <memballoon model='none'/>\n");
+        x.push_str("  </devices>\n</domain>\n");
+        x
+    }
+}
+
+/// How a build domain starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BuildBoot {
+    /// This kernel and initrd with this command line (an installer's, read from its ISO, so
+    /// that its console is the serial port and it does not wait at a boot menu).
+    Kernel { kernel: PathBuf, initrd: PathBuf, cmdline: String },
+    /// The BIOS boots the disk (a system an installer made, with its own boot loader).
+    Disk,
+}
+
+/// A VM of an image build rather than a lab: one run's only domain, marked like a lab's, with
+/// a qcow2 target disk, optionally a CD-ROM and a raw disk (an installer and its answers), and
+/// one NIC. Every device is at a fixed PCI slot, so that the installed system finds its NIC
+/// under the same name when it boots in another domain without the CD-ROM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuildDomainSpec {
+    pub run: RunId,
+    pub node: String,
+    pub accel: Accel,
+    pub memory_mib: u32,
+    pub vcpus: u32,
+    pub boot: BuildBoot,
+    /// The target disk (qcow2): the guest's `vda`, its only virtio disk.
+    pub disk: PathBuf,
+    pub cdrom: Option<PathBuf>,
+    /// A small raw disk on IDE (an answer file's file system).
+    pub extra_disk: Option<PathBuf>,
+    pub nic: NicSpec,
+    pub console_log: PathBuf,
+    pub holder: String,
+}
+
+impl BuildDomainSpec {
+    pub fn name(&self) -> String {
+        self.run.domain_name(&self.node)
+    }
+
+    /// A reboot ends the domain (`on_reboot` destroy): an installer reboots when it is done,
+    /// and a build domain is never meant to come back by itself.
+    pub fn to_xml(&self) -> String {
+        let mut x = String::new();
+        let _ = writeln!(x, "<domain type='{}'>", self.accel.domain_type());
+        let _ = writeln!(x, "  <name>{}</name>", escape(&self.name()));
+        let _ = writeln!(x, "  <title>hadrill image build {} {}</title>", self.run, escape(&self.node));
+        let _ = writeln!(
+            x,
+            "  <metadata>{}</metadata>",
+            owner::domain_metadata(&self.run, VmRole::Node, &self.node, &self.holder)
+        );
+        let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", self.memory_mib);
+        let _ = writeln!(x, "  <vcpu>{}</vcpu>", self.vcpus);
+        let _ = writeln!(x, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>");
+        match &self.boot {
+            BuildBoot::Kernel { kernel, initrd, cmdline } => {
+                let _ = writeln!(x, "    <kernel>{}</kernel>", escape(&kernel.to_string_lossy()));
+                let _ = writeln!(x, "    <initrd>{}</initrd>", escape(&initrd.to_string_lossy()));
+                let _ = writeln!(x, "    <cmdline>{}</cmdline>", escape(cmdline));
+            }
+            BuildBoot::Disk => x.push_str("    <boot dev='hd'/>\n"),
+        }
+        x.push_str("  </os>\n  <features>\n    <acpi/>\n    <apic/>\n");
+        if self.accel == Accel::Tcg {
+            x.push_str("    <tcg>\n      <tb-cache unit='MiB'>128</tb-cache>\n    </tcg>\n");
+        }
+        x.push_str("  </features>\n");
+        if self.accel == Accel::Kvm {
+            x.push_str("  <cpu mode='host-passthrough'/>\n");
+        }
+        x.push_str("  <clock offset='utc'/>\n");
+        x.push_str(
+            "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n",
+        );
+        x.push_str("  <devices>\n");
+        let _ = writeln!(
+            x,
+            "    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2' cache='unsafe'/>\n      <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>\n    </disk>",
+            escape(&self.disk.to_string_lossy())
+        );
+        // IDE: no PCI slot of its own, and never a virtio disk the installer could take for `vda`.
+        if let Some(extra) = &self.extra_disk {
+            let _ = writeln!(
+                x,
+                "    <disk type='file' device='disk'>\n      <driver name='qemu' type='raw'/>\n      <source file='{}'/>\n      <target dev='hdb' bus='ide'/>\n    </disk>",
+                escape(&extra.to_string_lossy())
+            );
+        }
+        if let Some(iso) = &self.cdrom {
+            let _ = writeln!(
+                x,
+                "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n      <source file='{}'/>\n      <target dev='hdc' bus='ide'/>\n      <readonly/>\n    </disk>",
+                escape(&iso.to_string_lossy())
+            );
+        }
+        let _ = writeln!(
+            x,
+            "    <interface type='network'>\n      <source network='{}'/>\n      <mac address='{}'/>\n      <model type='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>\n    </interface>",
+            escape(&self.run.network_name(self.nic.net)),
+            escape(&self.nic.mac)
+        );
+        let _ = writeln!(
+            x,
+            "    <serial type='file'>\n      <source path='{}' append='on'/>\n      <target type='isa-serial' port='0'>\n        <model name='isa-serial'/>\n      </target>\n    </serial>",
+            escape(&self.console_log.to_string_lossy())
+        );
+        x.push_str("    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>\n    </rng>\n");
         x.push_str("    <memballoon model='none'/>\n");
         x.push_str("  </devices>\n</domain>\n");
         x

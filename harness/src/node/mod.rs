@@ -19,4 +19,4 @@ pub use journal::{JournalEntry, JournalItem, JournalStream, parse_journal_line};
 pub use keys::RunKey;
 pub use known_hosts::KnownHosts;
 pub use pool::SessionPool;
-pub use ssh::{NodeSession, Output, SessionOptions};
+pub use ssh::{NodeSession, Output, RawOutput, SessionOptions};

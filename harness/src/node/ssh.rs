@@ -46,6 +46,14 @@ impl Output {
     }
 }
 
+/// What a command printed, as bytes, and how it exited ([`NodeSession::exec_io`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawOutput {
+    pub status: u32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
 struct Client {
     node: String,
     known: Arc<KnownHosts>,
@@ -222,6 +230,46 @@ impl NodeSession {
                     stdout: String::from_utf8_lossy(&stdout).into_owned(),
                     stderr: String::from_utf8_lossy(&stderr).into_owned(),
                 }),
+                None => Err(self.lost(format!("channel closed before `{command}` exited"))),
+            }
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(r) => r,
+            Err(_) if self.is_closed() => Err(self.lost("session closed")),
+            Err(_) => Err(SshError::Timeout {
+                node: self.node.clone(),
+                what: format!("`{command}`"),
+                secs: timeout.as_secs_f64(),
+            }),
+        }
+    }
+
+    /// Runs `command` with `input` on its standard input (then end of file) and returns its
+    /// standard output as bytes: files in and out of a VM without scp. The input is sent
+    /// before any output is read, so the command must read all of it before writing much.
+    pub async fn exec_io(&self, command: &str, input: &[u8], timeout: Duration) -> Result<RawOutput, SshError> {
+        let run = async {
+            let mut ch = self.handle.channel_open_session().await.map_err(|e| self.lost(e))?;
+            ch.exec(true, command).await.map_err(|e| self.lost(e))?;
+            if !input.is_empty() {
+                ch.data(input).await.map_err(|e| self.lost(e))?;
+            }
+            ch.eof().await.map_err(|e| self.lost(e))?;
+            let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
+            while let Some(msg) = ch.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
+                    ChannelMsg::ExtendedData { data, .. } => stderr.extend_from_slice(&data),
+                    ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                    ChannelMsg::ExitSignal { signal_name, .. } => {
+                        stderr.extend_from_slice(format!("killed by signal {signal_name:?}").as_bytes());
+                        status = Some(128);
+                    }
+                    _ => {}
+                }
+            }
+            match status {
+                Some(status) => Ok(RawOutput { status, stdout, stderr: String::from_utf8_lossy(&stderr).into_owned() }),
                 None => Err(self.lost(format!("channel closed before `{command}` exited"))),
             }
         };

@@ -65,15 +65,30 @@ impl Default for PveDriverOptions {
     }
 }
 
-/// The shell that makes the container template on a node (busybox from the image's
-/// `busybox-static`).
+/// The shell that makes the container template on a node: busybox from the image's
+/// `busybox-static` (the Debian route's image); where there is none, or only a dynamically
+/// linked one (an image installed from the ISO, which brings no repository to install it
+/// from), the node's own `dash` and `sleep` with the libraries they load.
 pub fn template_script() -> String {
+    template_script_into("/var/lib/vz/template/cache")
+}
+
+fn template_script_into(dir: &str) -> String {
     format!(
         r#"set -eu
 d=$(mktemp -d)
 mkdir -p "$d/bin" "$d/sbin" "$d/etc" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/run" "$d/root"
-cp /bin/busybox "$d/bin/busybox"
-for a in sh sleep cat echo ls ps mount; do ln -s busybox "$d/bin/$a"; done
+if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
+  cp /bin/busybox "$d/bin/busybox"
+  for a in sh sleep cat echo ls ps mount; do ln -s busybox "$d/bin/$a"; done
+else
+  cp /bin/dash "$d/bin/sh"
+  cp /bin/sleep "$d/bin/sleep"
+  for lib in $(ldd /bin/dash /bin/sleep | awk '{{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }}' | sort -u); do
+    mkdir -p "$d$(dirname "$lib")"
+    cp -L "$lib" "$d$lib"
+  done
+fi
 cat > "$d/sbin/init" <<'INIT'
 #!/bin/sh
 # hadrill's HA test guest: runs until it is told to stop (SIGPWR is LXC's halt signal).
@@ -82,8 +97,8 @@ while :; do sleep 1; done
 INIT
 chmod 0755 "$d/sbin/init"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$d/etc/passwd"
-mkdir -p /var/lib/vz/template/cache
-tar -C "$d" -czf /var/lib/vz/template/cache/{TEMPLATE} .
+mkdir -p {dir}
+tar -C "$d" -czf {dir}/{TEMPLATE} .
 rm -rf "$d"
 "#
     )
@@ -387,5 +402,33 @@ mod tests {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(template_script().contains(&format!("/var/lib/vz/template/cache/{TEMPLATE} .")));
         assert!(template_script().contains("cp /bin/busybox"), "busybox-static is in the image");
+    }
+
+    /// Without a static busybox (this host has none, or only a dynamic one), the template holds
+    /// dash and sleep with their libraries and the dynamic loader: a root file system that runs.
+    #[test]
+    fn without_a_static_busybox_the_template_brings_its_libraries() {
+        let static_busybox = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1")
+            .status()
+            .is_ok_and(|s| s.success());
+        if static_busybox {
+            eprintln!("skipping: this host has a static /bin/busybox, so the script takes that branch");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(template_script_into(&dir.path().to_string_lossy()))
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let list =
+            std::process::Command::new("tar").arg("-tzf").arg(dir.path().join(TEMPLATE)).output().expect("tar runs");
+        let list = String::from_utf8_lossy(&list.stdout);
+        for want in ["./bin/sh", "./bin/sleep", "./sbin/init", "libc.so.6", "ld-linux"] {
+            assert!(list.contains(want), "{want} missing:\n{list}");
+        }
     }
 }

@@ -127,6 +127,42 @@ pub fn lab_identity_on(suite: &'static str) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("{} pings {}: {e}", vm.node, other.node))?;
         }
+        // pve-cluster reads the RSA host key into the cluster's known hosts (`pvecm create`,
+        // `updatecerts`, joins) and fails without one.
+        let s = fleet.session("node1").ok_or("no session")?;
+        let rsa = s.run("cat /etc/ssh/ssh_host_rsa_key.pub", long).await.map_err(|e| format!("RSA host key: {e}"))?;
+        if !rsa.starts_with("ssh-rsa ") {
+            return Err(format!("/etc/ssh/ssh_host_rsa_key.pub on {suite} is not an RSA key: {rsa}"));
+        }
+        // Files in and out without scp, as the ISO route's conversion copies them: 1 MiB in,
+        // its digest back; the node's kernel out, byte for byte the one the image build took.
+        let blob: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let back = s
+            .exec_io("cat > /tmp/probe && sha256sum /tmp/probe", &blob, long)
+            .await
+            .map_err(|e| format!("exec_io in: {e}"))?;
+        let want = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&blob));
+        if back.status != 0 || !String::from_utf8_lossy(&back.stdout).starts_with(&want) {
+            return Err(format!(
+                "1 MiB in through exec_io: status {}, {}",
+                back.status,
+                String::from_utf8_lossy(&back.stdout)
+            ));
+        }
+        let kernel = s
+            .exec_io(&format!("cat /boot/vmlinuz-{}", img.kernel_version), &[], long)
+            .await
+            .map_err(|e| format!("exec_io out: {e}"))?;
+        let local = std::fs::read(img.kernel()).map_err(|e| e.to_string())?;
+        if kernel.status != 0 || kernel.stdout != local {
+            return Err(format!(
+                "the kernel out through exec_io: status {}, {} bytes, the image's {} bytes",
+                kernel.status,
+                kernel.stdout.len(),
+                local.len()
+            ));
+        }
+        eprintln!("pve-identity: exec_io: 1 MiB in, the {} byte kernel out, intact", local.len());
         // As on a Proxmox VE node whose /etc/pve is not mounted: root's authorized_keys is a
         // dangling link. sshd must still let the run in through the lab's own key file.
         let s = fleet.session("node1").ok_or("no session")?;
@@ -147,7 +183,10 @@ pub fn lab_identity_on(suite: &'static str) -> Result<(), String> {
         }
         Ok::<(), String>(())
     });
-    let (removed, _) = lab.down().map_err(|e| format!("lab down: {e}"))?;
+    let down = lab.down().map_err(|e| format!("lab down: {e}"));
+    // The probe image is for this trial only: not left in the host's image cache.
+    let _ = std::fs::remove_dir_all(&img.dir);
+    let (removed, _) = down?;
     checked?;
     if removed.domains.len() != 2 {
         return Err(format!("teardown removed {} domains, not 2", removed.domains.len()));

@@ -44,6 +44,8 @@ fn scratch(tag: &str) -> (Scratch, BuiltImage) {
         build_secs: 0.0,
         base_bytes: 0,
         kernel_version: "test".into(),
+        // Not the builder's `/dev/vda`: the nodes' command line must take the image's.
+        root: "/dev/mapper/pve-root".into(),
         dir,
     };
     (Scratch(root), img)
@@ -73,6 +75,7 @@ pub fn lab_comes_up_reacts_to_faults_and_leaves_nothing() {
         let xml = lab.hypervisor().domain_xml(&run, &vm.domain).unwrap();
         assert!(xml.contains(hadrill::lab::NAMESPACE), "ownership mark in {}", vm.domain);
         assert!(xml.contains("i6300esb"));
+        assert!(xml.contains("root=/dev/mapper/pve-root rw"), "the image's root device in {}", vm.domain);
         wait_for(&events, &vm.domain, Lifecycle::Started);
     }
     let owned = lab.hypervisor().owned_networks().unwrap();

@@ -72,7 +72,8 @@ pub enum AccessError {
          proxmox-auto-install-assistant from the Proxmox repository on this host, set \
          HADRILL_PVE_ASSISTANT=/path/to/proxmox-auto-install-assistant, or prepare the ISO \
          elsewhere with `proxmox-auto-install-assistant prepare-iso ISO --fetch-from partition \
-         --on-first-boot first-boot.sh` (the script `hadrill` writes) and set \
+         --on-first-boot SCRIPT` (the answer comes from hadrill's PROXMOX-AIS disk and asks for a \
+         first-boot script; any that exits 0 will do, hadrill waits for it) and set \
          HADRILL_PVE_ISO_PREPARED=1"
     )]
     NoAssistant { iso: std::path::PathBuf, hint: String },

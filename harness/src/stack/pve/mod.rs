@@ -11,6 +11,7 @@ mod bootstrap;
 mod diff;
 mod error;
 mod grammar;
+pub mod iso;
 mod journal;
 mod live;
 mod provision;
@@ -35,9 +36,9 @@ pub use live::{
 };
 pub(crate) use provision::sh_quote;
 pub use provision::{
-    ANSWER_LABEL, AccessConfig, DigestKind, IMAGE_REPOSITORY, ImagePlan, Install, NodeIdentity, OFFICIAL_REPOSITORY,
-    Prepare, Provided, RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf, apt_sources, check_access,
-    check_ceph, debian_install_script, image_repository, iso_first_boot, prepare_iso_argv,
+    ANSWER_LABEL, AccessConfig, DigestKind, IMAGE_REPOSITORY, ImagePlan, Install, InstallAnswer, NodeIdentity,
+    OFFICIAL_REPOSITORY, Prepare, Provided, RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf,
+    apt_sources, check_access, check_ceph, debian_install_script, image_repository, iso_first_boot, prepare_iso_argv,
 };
 pub use quorum::{Member, QuorumView, parse_quorumtool};
 pub use read::{LogFormat, detect, parse, read_log};

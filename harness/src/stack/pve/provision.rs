@@ -269,6 +269,8 @@ pub enum Install {
     Iso {
         iso: PathBuf,
         prepare: Prepare,
+        /// An APT proxy for download.proxmox.com (needed by `pveceph install`), set per run.
+        apt_proxy: Option<String>,
     },
     Debian {
         /// A mirror of http://download.proxmox.com/debian (or that itself).
@@ -304,7 +306,11 @@ pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>)
                 None => return Err(AccessError::NoAssistant { iso: iso.value.clone(), hint: String::new() }),
             }
         };
-        return Ok(Install::Iso { iso: iso.value.clone(), prepare });
+        let apt_proxy = match &cfg.apt_proxy {
+            Some(p) => Some(check_url(&p.value, &p.from)?),
+            None => None,
+        };
+        return Ok(Install::Iso { iso: iso.value.clone(), prepare, apt_proxy });
     }
     let apt_proxy = match &cfg.apt_proxy {
         Some(p) => Some(check_url(&p.value, &p.from)?),
@@ -463,39 +469,82 @@ pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The answer file of one node (kebab-case keys, as the auto-installer of Proxmox VE 8.3 and
-/// later reads them; `[first-boot]` also needs 8.3).
-pub fn answer_file(plan: &ImagePlan, node: &NodeIdentity) -> String {
-    let fqdn = format!("{}.{}", node.name, plan.domain);
+/// The answer of the ISO route's one installation, whose disk becomes every node's base image
+/// (the nodes' identities come from the lab's kernel command line, as on the Debian route).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallAnswer {
+    pub release: Release,
+    /// The installed system's name (replaced by each node's at boot).
+    pub fqdn: String,
+    /// Build-time only: every run sets its own before the cluster is made.
+    pub root_password: String,
+    /// The build's key, for converting the installed system over SSH.
+    pub ssh_key: String,
+    /// The installer's static address on the install network (`a.b.c.d/prefix`).
+    pub cidr: String,
+    pub gateway: Ipv4Addr,
+    pub dns: Ipv4Addr,
+    /// The MAC of the install NIC: the installer's network filter picks it by this.
+    pub mac: String,
+    /// The target disk (`vda`: the only virtio disk of the installer's domain).
+    pub disk: String,
+}
+
+impl InstallAnswer {
+    /// The answer with placeholders where each build has its own values: its text is part of
+    /// the image's cache key, so a change to the answer's form rebuilds, a new password does not.
+    pub fn template(release: Release) -> Self {
+        InstallAnswer {
+            release,
+            fqdn: "<fqdn>".into(),
+            root_password: "<build-time root password>".into(),
+            ssh_key: "<build-time ssh key>".into(),
+            cidr: "<address>/24".into(),
+            gateway: Ipv4Addr::UNSPECIFIED,
+            dns: Ipv4Addr::UNSPECIFIED,
+            mac: "<mac>".into(),
+            disk: "vda".into(),
+        }
+    }
+}
+
+/// The answer file (`answer.toml`, kebab-case keys, as the auto-installer of Proxmox VE 8.3
+/// and later reads them; `[first-boot]` also needs 8.3).
+pub fn answer_file(a: &InstallAnswer) -> String {
     let mut s = String::new();
-    let _ =
-        writeln!(s, "# Written by hadrill for {} (Proxmox VE {}); one lab run only.", node.name, plan.release.major());
+    let _ = writeln!(
+        s,
+        "# Written by hadrill: the one installation of Proxmox VE {} that becomes the lab nodes' base image.",
+        a.release.major()
+    );
     let _ = writeln!(s, "[global]");
     let _ = writeln!(s, "keyboard = \"en-us\"");
     let _ = writeln!(s, "country = \"us\"");
-    let _ = writeln!(s, "fqdn = {}", toml_str(&fqdn));
-    let _ = writeln!(s, "mailto = {}", toml_str(&format!("root@{fqdn}")));
+    let _ = writeln!(s, "fqdn = {}", toml_str(&a.fqdn));
+    let _ = writeln!(s, "mailto = {}", toml_str(&format!("root@{}", a.fqdn)));
     let _ = writeln!(s, "timezone = \"UTC\"");
-    let _ = writeln!(s, "root-password = {}", toml_str(&plan.root_password));
-    let keys: Vec<String> = plan.ssh_keys.iter().map(|k| toml_str(k)).collect();
-    let _ = writeln!(s, "root-ssh-keys = [{}]", keys.join(", "));
-    // An unattended run must end: power off on error rather than wait at a prompt.
+    let _ = writeln!(s, "root-password = {}", toml_str(&a.root_password));
+    let _ = writeln!(s, "root-ssh-keys = [{}]", toml_str(&a.ssh_key));
+    // On an error the installer then stops at a debug shell instead of rebooting as if it had
+    // succeeded; hadrill sees the message on the serial console and stops the domain.
     let _ = writeln!(s, "reboot-on-error = false");
     let _ = writeln!(s);
     let _ = writeln!(s, "[network]");
     let _ = writeln!(s, "source = \"from-answer\"");
-    let _ = writeln!(s, "cidr = {}", toml_str(&format!("{}/{}", node.ip, node.prefix)));
-    let _ = writeln!(s, "dns = {}", toml_str(&plan.dns.to_string()));
-    let _ = writeln!(s, "gateway = {}", toml_str(&plan.gateway.to_string()));
+    let _ = writeln!(s, "cidr = {}", toml_str(&a.cidr));
+    let _ = writeln!(s, "dns = {}", toml_str(&a.dns.to_string()));
+    let _ = writeln!(s, "gateway = {}", toml_str(&a.gateway.to_string()));
     // udev's ID_NET_NAME_MAC is `enx` and the MAC without colons.
     let _ =
-        writeln!(s, "filter.ID_NET_NAME_MAC = {}", toml_str(&format!("*{}", node.mac.replace(':', "").to_lowercase())));
+        writeln!(s, "filter.ID_NET_NAME_MAC = {}", toml_str(&format!("*{}", a.mac.replace(':', "").to_lowercase())));
     let _ = writeln!(s);
     let _ = writeln!(s, "[disk-setup]");
     let _ = writeln!(s, "filesystem = \"ext4\"");
-    let _ = writeln!(s, "disk-list = [{}]", toml_str(&plan.disk));
-    // Swap only slows an emulated guest down.
+    let _ = writeln!(s, "disk-list = [{}]", toml_str(&a.disk));
+    // Swap only slows an emulated guest down; guests' disks are on the lab's shared storage,
+    // so no thin pool (`local-lvm`): the space goes to the root file system.
     let _ = writeln!(s, "lvm.swapsize = 0");
+    let _ = writeln!(s, "lvm.maxvz = 0");
     let _ = writeln!(s);
     let _ = writeln!(s, "[first-boot]");
     let _ = writeln!(s, "source = \"from-iso\"");
@@ -603,29 +652,38 @@ pub fn image_repository(
     }
 }
 
-/// The ISO route's first-boot script (`prepare-iso --on-first-boot`): the installer set up
-/// names and the network; what is left is common to both routes.
-pub fn iso_first_boot(plan: &ImagePlan, apt_proxy: Option<&str>) -> String {
+/// The ISO route's first-boot script (`prepare-iso --on-first-boot`), run once by the
+/// installed system at its first start, before hadrill converts it into the nodes' base image:
+/// what every Proxmox VE node of a lab needs, whoever installed it. Nothing node-specific:
+/// one installation serves every node.
+pub fn iso_first_boot(release: Release) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
         s,
-        "# Written by hadrill: first boot of a Proxmox VE {} node installed from the ISO.",
-        plan.release.major()
+        "# Written by hadrill: first boot of the Proxmox VE {} installation that becomes the lab nodes' base image.",
+        release.major()
     );
     let _ = writeln!(s, "set -eu");
-    common_setup(plan, &mut s);
-    if let Some(p) = apt_proxy {
-        let conf = apt_proxy_conf(p);
-        let _ = writeln!(s, "cat > {} <<'PROXY'\n{}PROXY", conf.path, conf.content);
-    }
+    let _ = writeln!(s, "# The enterprise repositories need a subscription; without one they break apt-get update.");
+    let _ = writeln!(
+        s,
+        "rm -f /etc/apt/sources.list.d/pve-enterprise.list /etc/apt/sources.list.d/pve-enterprise.sources /etc/apt/sources.list.d/ceph.list /etc/apt/sources.list.d/ceph.sources"
+    );
+    let _ = writeln!(s, "# Nothing that wakes up on a timer and steals CPU from an emulated guest.");
+    let _ = writeln!(
+        s,
+        "systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer systemd-tmpfiles-clean.timer dpkg-db-backup.timer pve-daily-update.timer 2>/dev/null || true"
+    );
     let _ = writeln!(s, "touch /var/lib/hadrill-first-boot-done");
     s
 }
 
 /// How to prepare the ISO once (argv of the assistant): answers from a `PROXMOX-AIS`
-/// partition, hadrill's first-boot script inside.
-pub fn prepare_iso_argv(assistant: &Path, iso: &Path, first_boot: &Path, output: &Path) -> Vec<String> {
+/// partition, hadrill's first-boot script inside. `tmp` is where the assistant stages its copy
+/// of the ISO: by default it uses the input ISO's directory (the output's, before 8.4), which
+/// may be read-only or another user's.
+pub fn prepare_iso_argv(assistant: &Path, iso: &Path, first_boot: &Path, output: &Path, tmp: &Path) -> Vec<String> {
     [
         assistant.to_string_lossy().as_ref(),
         "prepare-iso",
@@ -636,6 +694,8 @@ pub fn prepare_iso_argv(assistant: &Path, iso: &Path, first_boot: &Path, output:
         first_boot.to_string_lossy().as_ref(),
         "--output",
         output.to_string_lossy().as_ref(),
+        "--tmp",
+        tmp.to_string_lossy().as_ref(),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -757,11 +817,23 @@ mod tests {
 
     #[test]
     fn answer_file_snapshot_and_valid_toml_shape() {
-        let p = plan(Release::Pve8);
-        let a = answer_file(&p, &p.nodes[1]);
+        let install = InstallAnswer {
+            release: Release::Pve8,
+            fqdn: "pve-install.hadrill.lab".into(),
+            root_password: "build-secret \"quoted\"".into(),
+            ssh_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHadrillTestKey hadrill@build".into(),
+            cidr: "10.213.7.10/24".into(),
+            gateway: Ipv4Addr::new(10, 213, 7, 1),
+            dns: Ipv4Addr::new(10, 213, 7, 1),
+            mac: "52:54:00:1A:07:0A".into(),
+            disk: "vda".into(),
+        };
+        let a = answer_file(&install);
         insta::assert_snapshot!(a);
-        assert!(a.contains("root-password = \"run-secret \\\"quoted\\\"\""), "quotes are escaped");
-        assert!(a.contains("filter.ID_NET_NAME_MAC = \"*52540077000c\""));
+        assert!(a.contains("root-password = \"build-secret \\\"quoted\\\"\""), "quotes are escaped");
+        assert!(a.contains("filter.ID_NET_NAME_MAC = \"*5254001a070a\""));
+        let template = answer_file(&InstallAnswer::template(Release::Pve8));
+        assert!(!template.contains("build-secret") && template.contains("<build-time root password>"));
         for section in ["[global]", "[network]", "[disk-setup]", "[first-boot]"] {
             assert_eq!(a.matches(section).count(), 1, "{section}");
         }
@@ -778,11 +850,8 @@ mod tests {
         assert!(nine.contains("sha256sum -c"));
         assert!(nine.contains("'linux-image-6.12*'"));
         assert!(!nine.contains("Proxy"), "no proxy configured");
-        insta::assert_snapshot!("iso_first_boot", iso_first_boot(&plan(Release::Pve8), None));
-        assert!(
-            iso_first_boot(&plan(Release::Pve9), Some("http://p:3142"))
-                .contains("Proxy::download.proxmox.com \"http://p:3142\"")
-        );
+        insta::assert_snapshot!("iso_first_boot", iso_first_boot(Release::Pve8));
+        assert!(!iso_first_boot(Release::Pve9).contains("node1"), "one installation serves every node");
     }
 
     /// `sh -n`: the generated scripts parse (here-documents closed, quotes balanced).
@@ -792,7 +861,7 @@ mod tests {
         for (name, script) in [
             ("debian8", debian_install_script(&plan(Release::Pve8), OFFICIAL_REPOSITORY, Some("http://p:3142"))),
             ("debian9", debian_install_script(&plan(Release::Pve9), "http://m/debian", None)),
-            ("iso", iso_first_boot(&plan(Release::Pve8), Some("http://p:3142"))),
+            ("iso", iso_first_boot(Release::Pve8)),
         ] {
             let f = dir.path().join(name);
             std::fs::write(&f, &script).unwrap();
@@ -832,12 +901,29 @@ mod tests {
             found,
             Install::Iso {
                 iso: iso.clone(),
-                prepare: Prepare::Assistant("/usr/bin/proxmox-auto-install-assistant".into())
+                prepare: Prepare::Assistant("/usr/bin/proxmox-auto-install-assistant".into()),
+                apt_proxy: None,
             }
         );
         let prepared =
             cfg(&[("HADRILL_PVE_ISO", iso.to_str().unwrap()), ("HADRILL_PVE_ISO_PREPARED", "1")], dir.path()).unwrap();
-        assert_eq!(check_access(&prepared, |_| None).unwrap(), Install::Iso { iso, prepare: Prepare::Done });
+        assert_eq!(
+            check_access(&prepared, |_| None).unwrap(),
+            Install::Iso { iso: iso.clone(), prepare: Prepare::Done, apt_proxy: None }
+        );
+        let proxied = cfg(
+            &[
+                ("HADRILL_PVE_ISO", iso.to_str().unwrap()),
+                ("HADRILL_PVE_ISO_PREPARED", "1"),
+                ("HADRILL_PVE_APT_PROXY", "http://10.0.0.1:3142/"),
+            ],
+            dir.path(),
+        )
+        .unwrap();
+        assert!(matches!(
+            check_access(&proxied, |_| None).unwrap(),
+            Install::Iso { apt_proxy: Some(p), .. } if p == "http://10.0.0.1:3142"
+        ));
 
         let missing = cfg(&[("HADRILL_PVE_ISO", "/nonexistent/pve.iso")], dir.path()).unwrap();
         assert!(matches!(check_access(&missing, |_| None), Err(AccessError::IsoUnreadable { .. })));
@@ -975,10 +1061,11 @@ mod tests {
             Path::new("/isos/pve.iso"),
             Path::new("/run/fb.sh"),
             Path::new("/run/auto.iso"),
+            Path::new("/run/stage"),
         );
         assert_eq!(
             argv.join(" "),
-            "/usr/bin/paia prepare-iso /isos/pve.iso --fetch-from partition --on-first-boot /run/fb.sh --output /run/auto.iso"
+            "/usr/bin/paia prepare-iso /isos/pve.iso --fetch-from partition --on-first-boot /run/fb.sh --output /run/auto.iso --tmp /run/stage"
         );
     }
 }
