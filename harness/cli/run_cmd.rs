@@ -191,10 +191,8 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
     };
     let recipes = args.recipes.clone().unwrap_or_else(default_recipes_dir);
     let cache = ImageCache::new(&args.host.state_dir());
-    let img = match build_image(&recipes, &args.image, BuildOptions::default(), &cache, &rt, &cancel, color) {
-        Ok(img) => img,
-        Err(code) => return code,
-    };
+    // The Proxmox VE image first: what the user gave for it (an ISO, a mirror) is the likelier to
+    // be wrong, and the base image is usually cached already.
     let pve_img = match &pve {
         None => None,
         Some(PveAccess::Debian(route)) => {
@@ -208,6 +206,10 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
             Ok(img) => Some(img),
             Err(code) => return code,
         },
+    };
+    let img = match build_image(&recipes, &args.image, BuildOptions::default(), &cache, &rt, &cancel, color) {
+        Ok(img) => img,
+        Err(code) => return code,
     };
     let images = Images { base: img, pve: pve_img.zip(pve) };
 
@@ -339,9 +341,20 @@ pub(crate) fn build_pve_iso(
         force,
     };
     let (c, source) = (cancel.clone(), route.source.clone());
-    match rt.block_on(rt.spawn_blocking(move || pve::iso::build_iso_image(&source, &opts, &c))) {
+    let built = rt.block_on(rt.spawn_blocking(move || pve::iso::build_iso_image(&source, &opts, &c)));
+    build_outcome(built, |e| matches!(e, pve::iso::IsoImageError::Interrupted), color)
+}
+
+/// A finished image build as `build_image` returns it: the image, or the exit code with the
+/// problem printed (interrupted: 130, no message).
+fn build_outcome<E: miette::Diagnostic + Send + 'static>(
+    built: Result<Result<BuiltImage, E>, tokio::task::JoinError>,
+    interrupted: impl Fn(&E) -> bool,
+    color: bool,
+) -> Result<BuiltImage, i32> {
+    match built {
         Ok(Ok(img)) => Ok(img),
-        Ok(Err(pve::iso::IsoImageError::Interrupted)) => Err(EXIT_INTERRUPTED),
+        Ok(Err(e)) if interrupted(&e) => Err(EXIT_INTERRUPTED),
         Ok(Err(e)) => {
             eprint!("{}", render::diagnostic(&e, color));
             Err(Verdict::InfraError.exit_code())
@@ -378,18 +391,8 @@ fn build_image(
         }
     };
     let (c, cache) = (cancel.clone(), cache.clone());
-    match rt.block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c))) {
-        Ok(Ok(img)) => Ok(img),
-        Ok(Err(hadrill::image::ImageError::Interrupted)) => Err(EXIT_INTERRUPTED),
-        Ok(Err(e)) => {
-            eprint!("{}", render::diagnostic(&e, color));
-            Err(Verdict::InfraError.exit_code())
-        }
-        Err(e) => {
-            eprintln!("error: image build: {e}");
-            Err(Verdict::InfraError.exit_code())
-        }
-    }
+    let built = rt.block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c)));
+    build_outcome(built, |e| matches!(e, hadrill::image::ImageError::Interrupted), color)
 }
 
 /// `hadrill-workload`, built beside `hadrill` (it is a default member of the workspace), or

@@ -4,18 +4,10 @@ set -eu
 
 # Root file system; the kernel command line mounts / read-write.
 printf '/dev/vda / ext4 rw,noatime,errors=remount-ro 0 1\n' > /etc/fstab
-echo lab > /etc/hostname
-: > /etc/machine-id
 
 # Identity comes from the kernel command line at every boot (lab-net.service, from debian-ha,
-# with lab-pve around it for what Proxmox VE needs).
-chmod 0755 /usr/local/sbin/lab-net /usr/local/sbin/lab-pve
-systemctl enable lab-net.service systemd-networkd.service ssh.service
-
-# Host keys are made per VM at first boot, not baked into the shared base; so is the cluster
-# file system's database (pve-cluster creates it, and the node's certificates, at its start).
-rm -f /etc/ssh/ssh_host_*
-rm -f /var/lib/pve-cluster/config.db /var/lib/pve-cluster/config.db-wal /var/lib/pve-cluster/config.db-shm
+# with lab-pve around it for what Proxmox VE needs); lab-pve says what the image must be for it.
+sh /usr/local/sbin/lab-pve image
 
 # The guide removes the Debian kernel once the Proxmox kernel runs, and os-prober (it would
 # add every guest's disk to the boot menu).

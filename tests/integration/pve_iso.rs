@@ -114,6 +114,23 @@ pub fn trials() -> Vec<Trial> {
             ensure(left.is_empty(), || format!("files left behind: {left:?}"))?;
             ensure(!state.path().join("runs").exists(), || "a run was made".into())
         }),
+        trial("pve_iso::run_fails_on_the_iso_before_building_anything_else", || {
+            // `run` makes the Proxmox VE image first: a bad ISO or assistant is reported before
+            // the base image (mmdebstrap, minutes) is built.
+            let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let iso = fake_iso(files.path())?;
+            let assistant = failing_assistant(files.path())?;
+            let s = state.path().to_str().unwrap_or_default();
+            let r = hadrill_with(
+                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
+                &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ASSISTANT", &assistant.to_string_lossy())],
+            );
+            ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+            ensure(r.stderr.contains("Could not find the xorriso binary"), || r.stderr.clone())?;
+            let left = files_under(state.path());
+            ensure(left.is_empty(), || format!("files left behind (the base image was started?): {left:?}"))
+        }),
         trial("pve_iso::image_build_without_an_iso_says_how_to_give_one", || {
             let state = tempfile::tempdir().map_err(|e| e.to_string())?;
             let s = state.path().to_str().unwrap_or_default();

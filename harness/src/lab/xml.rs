@@ -181,6 +181,36 @@ pub struct DomainSpec {
     pub watchdog: bool,
 }
 
+/// A domain's opening up to its boot settings: name, title, ownership mark, memory, CPUs and
+/// the `<os>` element's type (the caller writes how it boots).
+fn head(x: &mut String, accel: Accel, name: &str, title: &str, metadata: &str, memory_mib: u32, vcpus: u32) {
+    let _ = writeln!(x, "<domain type='{}'>", accel.domain_type());
+    let _ = writeln!(x, "  <name>{}</name>", escape(name));
+    let _ = writeln!(x, "  <title>{}</title>", escape(title));
+    let _ = writeln!(x, "  <metadata>{metadata}</metadata>");
+    let _ = writeln!(x, "  <memory unit='MiB'>{memory_mib}</memory>");
+    let _ = writeln!(x, "  <vcpu>{vcpus}</vcpu>");
+    let _ = writeln!(x, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>");
+}
+
+/// From the end of `<os>` to the lifecycle actions: the machine's features (a larger
+/// translation cache under TCG, the host's CPU under KVM), UTC clock, and what a reboot does.
+fn machine(x: &mut String, accel: Accel, on_reboot: &str) {
+    x.push_str("  </os>\n  <features>\n    <acpi/>\n    <apic/>\n");
+    if accel == Accel::Tcg {
+        x.push_str("    <tcg>\n      <tb-cache unit='MiB'>128</tb-cache>\n    </tcg>\n");
+    }
+    x.push_str("  </features>\n");
+    if accel == Accel::Kvm {
+        x.push_str("  <cpu mode='host-passthrough'/>\n");
+    }
+    x.push_str("  <clock offset='utc'/>\n");
+    let _ = writeln!(
+        x,
+        "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>{on_reboot}</on_reboot>\n  <on_crash>destroy</on_crash>"
+    );
+}
+
 impl DomainSpec {
     pub fn name(&self) -> String {
         self.run.domain_name(&self.node)
@@ -188,32 +218,13 @@ impl DomainSpec {
 
     pub fn to_xml(&self) -> String {
         let mut x = String::new();
-        let _ = writeln!(x, "<domain type='{}'>", self.accel.domain_type());
-        let _ = writeln!(x, "  <name>{}</name>", escape(&self.name()));
-        let _ = writeln!(x, "  <title>hadrill run {} {}</title>", self.run, escape(&self.node));
-        let _ = writeln!(
-            x,
-            "  <metadata>{}</metadata>",
-            owner::domain_metadata(&self.run, self.role, &self.node, &self.holder)
-        );
-        let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", self.memory_mib);
-        let _ = writeln!(x, "  <vcpu>{}</vcpu>", self.vcpus);
-        let _ = writeln!(x, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>");
+        let meta = owner::domain_metadata(&self.run, self.role, &self.node, &self.holder);
+        let title = format!("hadrill run {} {}", self.run, self.node);
+        head(&mut x, self.accel, &self.name(), &title, &meta, self.memory_mib, self.vcpus);
         let _ = writeln!(x, "    <kernel>{}</kernel>", escape(&self.kernel.to_string_lossy()));
         let _ = writeln!(x, "    <initrd>{}</initrd>", escape(&self.initrd.to_string_lossy()));
-        let _ = writeln!(x, "    <cmdline>{}</cmdline>\n  </os>", escape(&self.cmdline));
-        x.push_str("  <features>\n    <acpi/>\n    <apic/>\n");
-        if self.accel == Accel::Tcg {
-            x.push_str("    <tcg>\n      <tb-cache unit='MiB'>128</tb-cache>\n    </tcg>\n");
-        }
-        x.push_str("  </features>\n");
-        if self.accel == Accel::Kvm {
-            x.push_str("  <cpu mode='host-passthrough'/>\n");
-        }
-        x.push_str("  <clock offset='utc'/>\n");
-        x.push_str(
-            "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n",
-        );
+        let _ = writeln!(x, "    <cmdline>{}</cmdline>", escape(&self.cmdline));
+        machine(&mut x, self.accel, "restart");
         x.push_str("  <devices>\n");
         let _ = writeln!(
             x,
@@ -284,17 +295,9 @@ impl BuildDomainSpec {
     /// and a build domain is never meant to come back by itself.
     pub fn to_xml(&self) -> String {
         let mut x = String::new();
-        let _ = writeln!(x, "<domain type='{}'>", self.accel.domain_type());
-        let _ = writeln!(x, "  <name>{}</name>", escape(&self.name()));
-        let _ = writeln!(x, "  <title>hadrill image build {} {}</title>", self.run, escape(&self.node));
-        let _ = writeln!(
-            x,
-            "  <metadata>{}</metadata>",
-            owner::domain_metadata(&self.run, VmRole::Node, &self.node, &self.holder)
-        );
-        let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", self.memory_mib);
-        let _ = writeln!(x, "  <vcpu>{}</vcpu>", self.vcpus);
-        let _ = writeln!(x, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>");
+        let meta = owner::domain_metadata(&self.run, VmRole::Node, &self.node, &self.holder);
+        let title = format!("hadrill image build {} {}", self.run, self.node);
+        head(&mut x, self.accel, &self.name(), &title, &meta, self.memory_mib, self.vcpus);
         match &self.boot {
             BuildBoot::Kernel { kernel, initrd, cmdline } => {
                 let _ = writeln!(x, "    <kernel>{}</kernel>", escape(&kernel.to_string_lossy()));
@@ -303,18 +306,7 @@ impl BuildDomainSpec {
             }
             BuildBoot::Disk => x.push_str("    <boot dev='hd'/>\n"),
         }
-        x.push_str("  </os>\n  <features>\n    <acpi/>\n    <apic/>\n");
-        if self.accel == Accel::Tcg {
-            x.push_str("    <tcg>\n      <tb-cache unit='MiB'>128</tb-cache>\n    </tcg>\n");
-        }
-        x.push_str("  </features>\n");
-        if self.accel == Accel::Kvm {
-            x.push_str("  <cpu mode='host-passthrough'/>\n");
-        }
-        x.push_str("  <clock offset='utc'/>\n");
-        x.push_str(
-            "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n",
-        );
+        machine(&mut x, self.accel, "destroy");
         x.push_str("  <devices>\n");
         let _ = writeln!(
             x,

@@ -206,42 +206,11 @@ impl NodeSession {
         })?
     }
 
-    /// Runs `command` and returns its output and exit status, whatever the status.
+    /// Runs `command` and returns its output and exit status, whatever the status. Its
+    /// standard input is closed at once.
     pub async fn exec(&self, command: &str, timeout: Duration) -> Result<Output, SshError> {
-        let run = async {
-            let mut ch = self.handle.channel_open_session().await.map_err(|e| self.lost(e))?;
-            ch.exec(true, command).await.map_err(|e| self.lost(e))?;
-            let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
-            while let Some(msg) = ch.wait().await {
-                match msg {
-                    ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
-                    ChannelMsg::ExtendedData { data, .. } => stderr.extend_from_slice(&data),
-                    ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-                    ChannelMsg::ExitSignal { signal_name, .. } => {
-                        stderr.extend_from_slice(format!("killed by signal {signal_name:?}").as_bytes());
-                        status = Some(128);
-                    }
-                    _ => {}
-                }
-            }
-            match status {
-                Some(status) => Ok(Output {
-                    status,
-                    stdout: String::from_utf8_lossy(&stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&stderr).into_owned(),
-                }),
-                None => Err(self.lost(format!("channel closed before `{command}` exited"))),
-            }
-        };
-        match tokio::time::timeout(timeout, run).await {
-            Ok(r) => r,
-            Err(_) if self.is_closed() => Err(self.lost("session closed")),
-            Err(_) => Err(SshError::Timeout {
-                node: self.node.clone(),
-                what: format!("`{command}`"),
-                secs: timeout.as_secs_f64(),
-            }),
-        }
+        let raw = self.exec_io(command, &[], timeout).await?;
+        Ok(Output { status: raw.status, stdout: String::from_utf8_lossy(&raw.stdout).into_owned(), stderr: raw.stderr })
     }
 
     /// Runs `command` with `input` on its standard input (then end of file) and returns its

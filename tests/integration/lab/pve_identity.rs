@@ -8,8 +8,9 @@
 //!
 //! The trial builds a small image on that Debian release from the same borrowed `files/` the
 //! Proxmox recipes take (links to this repository's `images/debian-ha` and
-//! `images/pve-debian`), with Debian's kernel instead of Proxmox's, boots two nodes and checks
-//! from inside them.
+//! `images/pve-debian`) and the same `lab-pve image` step, with Debian's kernel instead of
+//! Proxmox's and Debian's ifupdown2 (which proxmox-ve brings in its own build) beside the lab's
+//! systemd-networkd, boots two nodes and checks from inside them.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -26,15 +27,11 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// What pve-debian's customize.sh does for the lab (the rest of it is about Proxmox's
-/// packages: removing Debian's kernel, the enterprise sources).
+/// The lab's part of pve-debian's customize.sh (the rest of it is about Proxmox's packages:
+/// removing Debian's kernel, the enterprise sources): the same `lab-pve image`.
 const CUSTOMIZE: &str = "set -eu
 printf '/dev/vda / ext4 rw,noatime,errors=remount-ro 0 1\\n' > /etc/fstab
-echo lab > /etc/hostname
-: > /etc/machine-id
-chmod 0755 /usr/local/sbin/lab-net /usr/local/sbin/lab-pve
-systemctl enable lab-net.service systemd-networkd.service ssh.service
-rm -f /etc/ssh/ssh_host_*
+sh /usr/local/sbin/lab-pve image
 apt-get clean
 ";
 
@@ -53,7 +50,7 @@ fn make_recipes(dir: &Path, suite: &str) -> Result<Recipe, String> {
             "name: {name}\nsuite: {suite}\nmirror: http://deb.debian.org/debian\nvariant: minbase\nsize_mib: 2048\n\
              include_files: [debian-ha, pve-debian]\n\
              packages: [systemd, systemd-sysv, udev, dbus, kmod, iproute2, iputils-ping, procps, openssh-server, \
-             linux-image-amd64, initramfs-tools]\n"
+             linux-image-amd64, initramfs-tools, ifupdown2]\n"
         ),
     )?;
     write(&dir.join(&name).join("customize.sh"), CUSTOMIZE)?;
@@ -126,6 +123,24 @@ pub fn lab_identity_on(suite: &'static str) -> Result<(), String> {
             s.run(&format!("ping -c1 -W5 {ip}"), long)
                 .await
                 .map_err(|e| format!("{} pings {}: {e}", vm.node, other.node))?;
+        }
+        // ifupdown2's networking.service and the lab's networkd side by side: the first reads
+        // a loopback-only file and does not fail, the second owns the NICs (one address each).
+        let vm2 = lab.record().vm("node2").ok_or("no node2")?;
+        let s = fleet.session("node2").ok_or("no session")?;
+        let net = s
+            .run("systemctl is-failed networking.service || true; ip -4 -o addr show scope global | wc -l", long)
+            .await
+            .map_err(|e| format!("networking: {e}"))?;
+        let mut l = net.lines();
+        let (state, count) = (l.next().unwrap_or("").trim(), l.next().unwrap_or("").trim());
+        if state == "failed" || count != vm2.nics.len().to_string() {
+            let why =
+                s.run("journalctl -b -u networking --no-pager | tail -15; ip -4 addr", long).await.unwrap_or_default();
+            return Err(format!(
+                "on {suite}: networking.service {state}, {count} global IPv4 addresses (want {}, one per NIC)\n{why}",
+                vm2.nics.len()
+            ));
         }
         // pve-cluster reads the RSA host key into the cluster's known hosts (`pvecm create`,
         // `updatecerts`, joins) and fails without one.

@@ -45,32 +45,27 @@ rm -f /etc/apt/sources.list.d/pve-enterprise.list /etc/apt/sources.list.d/pve-en
 systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer \
   systemd-tmpfiles-clean.timer dpkg-db-backup.timer pve-daily-update.timer 2>/dev/null || true
 
-# Identity comes from the kernel command line at every boot (lab-net.service, from debian-ha,
-# with lab-pve around it), as on the Debian route.
-chmod 0755 /usr/local/sbin/lab-net /usr/local/sbin/lab-pve
-systemctl enable lab-net.service systemd-networkd.service ssh.service
-# The lab's networkd owns the NICs (matched by MAC); ifupdown keeps the loopback only.
-printf 'auto lo\niface lo inet loopback\n' > /etc/network/interfaces
 # The install network's resolver is gone in the lab: fail name lookups at once, not after a timeout.
 : > /etc/resolv.conf
 
 # The installation's own name: each node has its own from the command line (lab-pve puts it in /etc/hosts).
 installed=$(hostname -s)
 sed -i "/[[:space:]]$installed\$/d" /etc/hosts
-echo lab > /etc/hostname
-: > /etc/machine-id
 
 # The cluster file system's database is made by each node at its first start (with the node's
-# certificates, under its own name): stop what uses it, then remove it. With it go /etc/pve's
-# copy of the build's key and root's link to it.
+# certificates, under its own name): stop what uses it; `lab-pve image` below removes it. With
+# it go /etc/pve's copy of the build's key and root's link to it.
 systemctl stop pve-ha-lrm.service pve-ha-crm.service pvescheduler.service pvestatd.service \
   pvedaemon.service pveproxy.service spiceproxy.service pve-firewall.service pve-cluster.service \
   corosync.service 2>/dev/null || true
-rm -f /var/lib/pve-cluster/config.db /var/lib/pve-cluster/config.db-wal /var/lib/pve-cluster/config.db-shm
 rm -f /root/.ssh/authorized_keys
 rm -rf "/var/lib/rrdcached/db/pve2-node/$installed" "/var/lib/rrdcached/db/pve2-storage/$installed"
-# Host keys are made per VM at boot (lab-net), not shared by every node.
-rm -f /etc/ssh/ssh_host_*
+
+# What the image must be for the lab, as on the Debian route (lab-pve, copied in): lab-net,
+# systemd-networkd and ssh enabled, ifupdown's interfaces reduced to the loopback (the lab's
+# networkd owns the NICs, matched by MAC), no name, machine id, host keys (made per VM at
+# boot) or cluster database (the one above).
+sh /usr/local/sbin/lab-pve image
 
 # What the lab boots directly: the root device and the newest Proxmox kernel with its initrd.
 root=$(findmnt -n -o SOURCE /)
@@ -123,12 +118,7 @@ mod tests {
         std::fs::write(&f, &script).unwrap();
         let out = std::process::Command::new("sh").arg("-n").arg(&f).output().expect("sh runs");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        for want in [
-            "systemctl enable lab-net.service systemd-networkd.service ssh.service",
-            "rm -f /var/lib/pve-cluster/config.db",
-            "rm -f /etc/ssh/ssh_host_*",
-            "rm -f /root/.ssh/authorized_keys",
-        ] {
+        for want in ["sh /usr/local/sbin/lab-pve image", "rm -f /root/.ssh/authorized_keys"] {
             assert!(script.contains(want), "{want} missing");
         }
     }
