@@ -201,6 +201,9 @@ pub fn lab_identity_on(suite: &'static str) -> Result<(), String> {
     let down = lab.down().map_err(|e| format!("lab down: {e}"));
     // The probe image is for this trial only: not left in the host's image cache.
     let _ = std::fs::remove_dir_all(&img.dir);
+    if let Some(name_dir) = img.dir.parent() {
+        let _ = std::fs::remove_dir(name_dir); // only if no other build of it is there
+    }
     let (removed, _) = down?;
     checked?;
     if removed.domains.len() != 2 {
