@@ -41,10 +41,14 @@ pub enum AccessError {
          and HADRILL_PVE_KEYRING=/path/to/{keyring} (the repository's signing key; \
          {digest_name} {digest}); Ceph additionally needs HADRILL_PVE_APT_PROXY=http://HOST:PORT, \
          an APT proxy that reaches download.proxmox.com (e.g. apt-cacher-ng), because \
-         `pveceph install` writes its own sources."
+         `pveceph install` writes its own sources.\n\
+         That is for Proxmox VE {release}; for Proxmox VE {other}, set HADRILL_PVE_RELEASE={other_major} (or \
+         `release: {other_major}` in {recipe})."
     )]
     NothingProvided {
         release: &'static str,
+        other: &'static str,
+        other_major: u32,
         iso_example: &'static str,
         recipe: String,
         keyring: &'static str,

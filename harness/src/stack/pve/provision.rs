@@ -132,6 +132,14 @@ impl Release {
         }
     }
 
+    /// The other supported release, for messages that say how to switch.
+    pub fn other(self) -> Self {
+        match self {
+            Release::Pve8 => Release::Pve9,
+            Release::Pve9 => Release::Pve8,
+        }
+    }
+
     /// The release whose Debian route builds on `suite`, if any.
     pub fn of_suite(suite: &str) -> Option<Self> {
         [Release::Pve8, Release::Pve9].into_iter().find(|r| r.suite() == suite)
@@ -323,6 +331,8 @@ pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>)
         (None, None) => {
             return Err(AccessError::NothingProvided {
                 release: release.label(),
+                other: release.other().label(),
+                other_major: release.other().major(),
                 iso_example: release.iso_example(),
                 recipe: cfg.recipe.display().to_string(),
                 keyring: release.keyring_file(),
