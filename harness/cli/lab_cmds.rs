@@ -247,18 +247,24 @@ fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs) -> Resu
         Err(hadrill::stack::pve::iso::IsoImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
         Err(e) => return Err(e.into()),
     };
+    // Reusing an ISO image still reads the whole ISO for its digest.
+    print_built(&img, t.elapsed() < Duration::from_secs(30));
+    Ok(EXIT_OK)
+}
+
+/// What `image build` made or found.
+fn print_built(img: &hadrill::image::BuiltImage, cached: bool) {
     println!(
         "{} {} built in {:.0} s ({} this time): {:.0} MiB qcow2, kernel {}, root {}\n  {}",
         img.name,
         img.hash,
         img.build_secs,
-        if t.elapsed() < Duration::from_secs(30) { "cached" } else { "built" },
+        if cached { "cached" } else { "built" },
         img.base_bytes as f64 / (1 << 20) as f64,
         img.kernel_version,
         img.root,
         img.dir.display()
     );
-    Ok(EXIT_OK)
 }
 
 pub fn run_image(cmd: ImageCommand) -> Result<i32> {
@@ -290,16 +296,7 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
                 Err(hadrill::image::ImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
                 Err(e) => return Err(e.into()),
             };
-            println!(
-                "{} {} built in {:.0} s ({} this time): {:.0} MiB qcow2, kernel {}\n  {}",
-                img.name,
-                img.hash,
-                img.build_secs,
-                if t.elapsed() < Duration::from_secs(2) { "cached" } else { "built" },
-                img.base_bytes as f64 / (1 << 20) as f64,
-                img.kernel_version,
-                img.dir.display()
-            );
+            print_built(&img, t.elapsed() < Duration::from_secs(2));
             Ok(EXIT_OK)
         }
         ImageCommand::List { recipes, host } => {

@@ -85,6 +85,19 @@ fn fake_iso(dir: &Path) -> Result<std::path::PathBuf, String> {
     Ok(iso)
 }
 
+/// `hadrill ARGS --state-dir STATE` with an ISO and an assistant that fails.
+fn with_failing_assistant(args: &[&str], state: &Path) -> Result<crate::support::Run, String> {
+    let files = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let iso = fake_iso(files.path())?;
+    let assistant = failing_assistant(files.path())?;
+    let mut all = args.to_vec();
+    all.extend(["--state-dir", state.to_str().unwrap_or_default()]);
+    Ok(hadrill_with(
+        &all,
+        &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ASSISTANT", &assistant.to_string_lossy())],
+    ))
+}
+
 pub fn trials() -> Vec<Trial> {
     let disk = match missing(&["mkfs.vfat", "mcopy", "mtype"]) {
         None => trial("pve_iso::answer_disk_is_what_the_installer_reads", answer_disk_is_what_the_installer_reads),
@@ -97,14 +110,7 @@ pub fn trials() -> Vec<Trial> {
         disk,
         trial("pve_iso::image_build_reports_the_assistant_failure", || {
             let state = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let iso = fake_iso(files.path())?;
-            let assistant = failing_assistant(files.path())?;
-            let s = state.path().to_str().unwrap_or_default();
-            let r = hadrill_with(
-                &["image", "build", "pve-iso", "--state-dir", s],
-                &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ASSISTANT", &assistant.to_string_lossy())],
-            );
+            let r = with_failing_assistant(&["image", "build", "pve-iso"], state.path())?;
             ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
             ensure(
                 r.stderr.contains("preparing the ISO") && r.stderr.contains("Could not find the xorriso binary"),
@@ -118,14 +124,7 @@ pub fn trials() -> Vec<Trial> {
             // `run` makes the Proxmox VE image first: a bad ISO or assistant is reported before
             // the base image (mmdebstrap, minutes) is built.
             let state = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let iso = fake_iso(files.path())?;
-            let assistant = failing_assistant(files.path())?;
-            let s = state.path().to_str().unwrap_or_default();
-            let r = hadrill_with(
-                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
-                &[("HADRILL_PVE_ISO", &iso.to_string_lossy()), ("HADRILL_PVE_ASSISTANT", &assistant.to_string_lossy())],
-            );
+            let r = with_failing_assistant(&["run", "scenarios/pve/power-pull.yaml"], state.path())?;
             ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
             ensure(r.stderr.contains("Could not find the xorriso binary"), || r.stderr.clone())?;
             let left = files_under(state.path());
