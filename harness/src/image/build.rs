@@ -191,14 +191,15 @@ pub fn mmdebstrap_spec(recipe: &Recipe, rootfs: &Path, repos: &[ExtraRepository]
     Ok(spec)
 }
 
-fn progress_style() -> tracing_indicatif::style::ProgressStyle {
+/// The spinner of long image work (also the ISO route's build).
+pub(crate) fn progress_style() -> tracing_indicatif::style::ProgressStyle {
     tracing_indicatif::style::ProgressStyle::with_template(
         "{span_child_prefix}{spinner} {span_name} [{elapsed}] {pos}/{len} {wide_msg}",
     )
     .unwrap_or_else(|_| tracing_indicatif::style::ProgressStyle::default_spinner())
 }
 
-fn set_mode(p: &Path, mode: u32) {
+pub(crate) fn set_mode(p: &Path, mode: u32) {
     let _ = std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode));
 }
 

@@ -8,6 +8,7 @@ mod recipe;
 mod run;
 
 pub use build::{BuildOptions, build, mmdebstrap_spec};
+pub(crate) use build::{progress_style, set_mode};
 pub use cache::{BuiltImage, ImageCache, WHOLE_DISK_ROOT};
 pub use error::ImageError;
 pub use recipe::{ExtraRepository, Recipe, default_recipes_dir};

@@ -174,13 +174,6 @@ fn image_err(e: crate::image::ImageError) -> IsoImageError {
     }
 }
 
-fn progress_style() -> tracing_indicatif::style::ProgressStyle {
-    tracing_indicatif::style::ProgressStyle::with_template(
-        "{span_child_prefix}{spinner} {span_name} [{elapsed}] {pos}/{len} {wide_msg}",
-    )
-    .unwrap_or_else(|_| tracing_indicatif::style::ProgressStyle::default_spinner())
-}
-
 /// Builds the Proxmox VE node image from `src`, or returns the cached one for its key.
 pub fn build_iso_image(
     src: &IsoSource,
@@ -189,7 +182,7 @@ pub fn build_iso_image(
 ) -> Result<BuiltImage, IsoImageError> {
     let cache = ImageCache::new(&opts.state_dir);
     let span = tracing::info_span!("image", name = ISO_IMAGE);
-    span.pb_set_style(&progress_style());
+    span.pb_set_style(&crate::image::progress_style());
     span.pb_set_length(6);
     let _enter = span.enter();
     let step = |n: u64, msg: &str| {
@@ -267,25 +260,29 @@ pub fn build_iso_image(
     let installer_console = logs.join(format!("{INSTALLER}.log"));
     let installed_console = logs.join(format!("{INSTALLED}.log"));
     let mut tried = Vec::new();
-    let (index, host_ip) = loop {
+    let (host_ip, nic) = loop {
         interrupted(cancel)?;
         let (index, host_ip) = free_subnet(&install.hv, &run, &tried)?;
         tried.push(index);
         let o = host_ip.octets();
         let guest = Ipv4Addr::new(o[0], o[1], o[2], GUEST_HOST);
-        let mac = format!("52:54:00:1a:{index:02x}:{GUEST_HOST:02x}");
-        let net = NetworkSpec { run: run.clone(), role: NetRole::Cluster, host_ip, dhcp_hosts: vec![(mac, guest)] };
+        let nic =
+            NicSpec { net: NetRole::Cluster, mac: format!("52:54:00:1a:{index:02x}:{GUEST_HOST:02x}"), ip: guest };
+        let net = NetworkSpec {
+            run: run.clone(),
+            role: NetRole::Cluster,
+            host_ip,
+            dhcp_hosts: vec![(nic.mac.clone(), guest)],
+        };
         match install.hv.create_network(&net) {
-            Ok(()) => break (index, host_ip),
+            Ok(()) => break (host_ip, nic),
             Err(e) if tried.len() < 5 => {
                 warn!(run = %run, index, error = %e, "install network did not start, trying another subnet")
             }
             Err(e) => return Err(e.into()),
         }
     };
-    let o = host_ip.octets();
-    let guest = Ipv4Addr::new(o[0], o[1], o[2], GUEST_HOST);
-    let nic = NicSpec { net: NetRole::Cluster, mac: format!("52:54:00:1a:{index:02x}:{GUEST_HOST:02x}"), ip: guest };
+    let guest = nic.ip;
     let password: String = random_hex(12)?;
     let answer = InstallAnswer {
         release: src.release,

@@ -177,9 +177,7 @@ pub fn prepared_iso(
     Ok(output)
 }
 
-pub(super) fn set_mode(p: &Path, mode: u32) {
-    let _ = std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode));
-}
+pub(super) use crate::image::set_mode;
 
 /// The answer disk: a FAT file system labelled `PROXMOX-AIS` on the whole (unpartitioned)
 /// disk, holding `answer.toml`. The installer finds it under /dev/disk/by-label (the label as
