@@ -7,14 +7,31 @@ export DEBIAN_FRONTEND=noninteractive
 # xorriso, dosfstools and mtools: the Proxmox VE ISO route (the installer's kernel read from the
 # ISO, which the assistant needs too, and the answer disk).
 packages="libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils mmdebstrap debootstrap dnsmasq-base e2fsprogs pkg-config xorriso dosfstools mtools"
-missing=""
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
+missing_packages() {
+  m=""
+  for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || m="$m $p"
+  done
+  echo "$m"
+}
+missing=$(missing_packages)
 if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq $missing
+  # Installing one can remove another: a host image with a newer qemu-utils from backports
+  # loses it to qemu-system-x86's dependencies, and the lab then has no qemu-img. Once more
+  # for whatever went, then make sure.
+  missing=$(missing_packages)
+  if [ -n "$missing" ]; then
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing
+  fi
+  missing=$(missing_packages)
+  if [ -n "$missing" ]; then
+    echo "host-setup: still not installed:$missing" >&2
+    exit 1
+  fi
 fi
 
 # libvirt's networks need this directory before the first one starts.

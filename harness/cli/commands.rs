@@ -139,7 +139,7 @@ fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Path>,
             if json {
                 eprintln!("verdict: {}", render::verdict(v, color));
             }
-            v.exit_code()
+            analysis.evaluation.exit_code()
         }
         None => 0,
     }

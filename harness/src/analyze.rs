@@ -85,7 +85,13 @@ fn sniff_stack(bytes: &[u8]) -> StackKind {
 pub fn analyze_timeline(timeline: Timeline, plan: Option<&Plan>, default_title: String) -> Analysis {
     let evaluation = match plan {
         Some(p) => evaluate(&timeline, p, &Bindings::default()),
-        None => Evaluation { title: default_title, checks: Vec::new(), verdict: None, roles: Roles::default() },
+        None => Evaluation {
+            title: default_title,
+            checks: Vec::new(),
+            verdict: None,
+            roles: Roles::default(),
+            fences: Vec::new(),
+        },
     };
     let roles = Roles::infer(&timeline, &evaluation.roles);
     let snapshot = snapshot(&timeline, &roles);

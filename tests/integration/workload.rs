@@ -209,7 +209,7 @@ fn most_active(beats: &[Beat]) -> usize {
     let mut most = 0;
     for e in activity(beats, nominal_gap(beats, "svc"), 0) {
         model.apply(&e);
-        most = most.max(model.services.get("svc").map_or(0, |s| s.active.len()));
+        most = most.max(model.services.get("svc").map_or(0, |s| s.active().len()));
     }
     most
 }

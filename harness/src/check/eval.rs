@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::fence::{self, FenceAudit, Finding};
 use super::model::ClusterModel;
 use super::{CheckKind, CheckResult, Subject, Verdict};
 use crate::scenario::{
-    Anchor, Expectation, Invariant, Mark, Never, NodeRef, NodeSet, Pattern, Placement, Plan, Timing, describe_pattern,
+    Anchor, Expectation, Invariant, Mark, Never, NodeRef, NodeSet, Pattern, Placement, Plan, Timing, UNCONFIRMED_FENCE,
+    describe_pattern,
 };
 use crate::timeline::{Event, EventData, FencePhase, NodeState, Roles, Seconds, ServiceOp, ServiceState, Timeline};
 
@@ -27,6 +29,32 @@ pub struct Evaluation {
     pub verdict: Option<Verdict>,
     /// Roles bound during the run (node → role).
     pub roles: Roles,
+    /// Every fence the stack acknowledged, with the hypervisor's word on it (when fence truth
+    /// was checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fences: Vec<FenceAudit>,
+}
+
+impl Evaluation {
+    /// Whether the scenario marks any check `expected: fail`.
+    pub fn expects_failure(&self) -> bool {
+        self.checks.iter().any(|c| c.expected_fail)
+    }
+
+    /// The verdict as the scenario asks for it (see [`CheckResult::as_expected`]): what the
+    /// exit code follows. The same as `verdict` when no check is marked.
+    pub fn judged(&self) -> Option<Verdict> {
+        if self.expects_failure() {
+            Verdict::combine(self.checks.iter().map(CheckResult::as_expected))
+        } else {
+            self.verdict
+        }
+    }
+
+    /// The exit code of the run or analysis: its judged verdict's.
+    pub fn exit_code(&self) -> i32 {
+        self.judged().unwrap_or(Verdict::Inconclusive).exit_code()
+    }
 }
 
 /// What a run knows beyond its timeline: when each step was done and which node each role
@@ -40,6 +68,25 @@ pub struct Bindings {
     /// the stack was being set up and a service is, say, stopped before its first start).
     /// Earlier events still build up the state. `None`: the whole timeline.
     pub from: Option<Seconds>,
+    /// What the run watched beyond the stack's own word.
+    pub watched: Watched,
+    /// Judge every acknowledged fence even when the plan does not list `unconfirmed-fence`
+    /// (a run's final judgement).
+    pub fence_truth: bool,
+}
+
+/// What a run watched beyond the stack's own word: what checks may expect to stand on.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Watched {
+    /// The hypervisor's power events were recorded throughout (a run on a lab): no power
+    /// event means none happened. Also turns fence truth on for every run.
+    pub hypervisor: bool,
+    /// The storage server recorded the HA service's writers (hadrill's workload): a service
+    /// with no writer on record was never seen running by the best witness.
+    pub storage: bool,
+    /// The stack fences through power management, not by watchdog self-fencing: an
+    /// acknowledgement must follow a power action.
+    pub power_fencing: bool,
 }
 
 /// Evaluate every expectation and invariant of `plan` against `timeline`.
@@ -54,13 +101,21 @@ pub fn evaluate(timeline: &Timeline, plan: &Plan, bindings: &Bindings) -> Evalua
         roles: bindings.roles.clone(),
         marks: BTreeMap::new(),
         from: bindings.from,
+        watched: bindings.watched,
+        fences: Vec::new(),
     };
     cx.resolve_marks(&plan.marks);
     let mut checks: Vec<CheckResult> = plan.expectations.iter().map(|x| cx.expectation(x)).collect();
     checks.extend(plan.invariants.iter().map(|i| cx.invariant(i)));
+    // Fence truth is on in every run, listed or not.
+    if bindings.fence_truth && !plan.invariants.iter().any(|i| i.never == Never::UnconfirmedFence) {
+        let mut c = cx.fence_truth();
+        c.message.push_str(" (checked in every run)");
+        checks.push(c);
+    }
     let verdict = Verdict::combine(checks.iter().map(|c| c.verdict));
     let roles = Roles(cx.roles.iter().map(|(role, node)| (node.clone(), role.clone())).collect());
-    Evaluation { title: plan.name.clone(), checks, verdict, roles }
+    Evaluation { title: plan.name.clone(), checks, verdict, roles, fences: cx.fences }
 }
 
 struct Eval<'a> {
@@ -73,6 +128,9 @@ struct Eval<'a> {
     marks: BTreeMap<String, Option<Seconds>>,
     /// Where invariants start to count.
     from: Option<Seconds>,
+    watched: Watched,
+    /// Filled by the fence-truth check.
+    fences: Vec<FenceAudit>,
 }
 
 /// Where the anchor of a check is, or why it cannot be found.
@@ -242,6 +300,8 @@ impl Eval<'_> {
             seen: None,
             measured: None,
             location: Some(x.loc.to_string()),
+            evidence: None,
+            expected_fail: x.expected_fail,
         };
         let end = self.timeline.end();
         if self.timeline.events.is_empty() {
@@ -347,7 +407,54 @@ impl Eval<'_> {
         }
     }
 
-    fn invariant(&self, inv: &Invariant) -> CheckResult {
+    /// Every acknowledged fence judged against the hypervisor (see `fence`).
+    fn fence_truth(&mut self) -> CheckResult {
+        let mut r = CheckResult {
+            name: UNCONFIRMED_FENCE.into(),
+            kind: CheckKind::Never,
+            subject: Subject::Cluster,
+            verdict: Verdict::Inconclusive,
+            message: String::new(),
+            from: Some(self.from.unwrap_or(Seconds::ZERO)),
+            until: Some(self.timeline.end()),
+            seen: None,
+            measured: None,
+            location: None,
+            evidence: None,
+            expected_fail: false,
+        };
+        let audits = fence::audit(self.timeline, self.from, !self.watched.power_fencing);
+        let hv = fence::hypervisor_events(self.timeline);
+        r.evidence = Some(format!("the hypervisor's power events: {hv}; fences acknowledged: {}", audits.len()));
+        let end = self.timeline.end();
+        if let Some(a) = audits.iter().find(|a| matches!(a.finding, Finding::Refuted { .. })) {
+            r.verdict = Verdict::Fail;
+            r.seen = Some(a.acked_at);
+            r.message = a.describe();
+        } else if let Some(a) = audits.iter().find(|a| matches!(a.finding, Finding::Unconfirmed { .. })) {
+            r.seen = Some(a.acked_at);
+            r.message = a.describe();
+        } else if audits.is_empty() && hv == 0 && !self.watched.hypervisor {
+            r.message =
+                "no hypervisor events in this timeline: a fence could be neither confirmed nor ruled out".into();
+        } else if audits.is_empty() {
+            r.verdict = Verdict::Pass;
+            r.message = format!("no fence was acknowledged until t={end}");
+        } else {
+            r.verdict = Verdict::Pass;
+            r.message = audits.iter().map(FenceAudit::describe).collect::<Vec<_>>().join("; ");
+        }
+        self.fences = audits;
+        r
+    }
+
+    fn invariant(&mut self, inv: &Invariant) -> CheckResult {
+        if inv.never == Never::UnconfirmedFence {
+            let mut r = self.fence_truth();
+            r.location = Some(inv.loc.to_string());
+            r.expected_fail = inv.expected_fail;
+            return r;
+        }
         let mut r = CheckResult {
             name: inv.text.clone(),
             kind: CheckKind::Never,
@@ -359,6 +466,8 @@ impl Eval<'_> {
             seen: None,
             measured: None,
             location: Some(inv.loc.to_string()),
+            evidence: None,
+            expected_fail: inv.expected_fail,
         };
         let counts = |t: Seconds| self.from.is_none_or(|f| t >= f);
         if self.timeline.events.is_empty() {
@@ -373,27 +482,76 @@ impl Eval<'_> {
                 if let Some(s) = service {
                     r.subject = Subject::Service(s.clone());
                 }
+                // 1. The storage server's record decides first: two nodes' writers live at once
+                // is a split brain, whatever the stack said in between.
+                let runs = writer_runs(self.timeline, |n| service_filter(service, n));
+                let beats: u64 = runs.iter().map(WriterRun::heartbeats).sum();
+                let record = if runs.is_empty() {
+                    "the nodes' and managers' reports only (no storage-server record in this timeline)".to_owned()
+                } else {
+                    format!(
+                        "the storage server's record: {} writer run(s), {beats} heartbeat(s)",
+                        runs.iter().filter(|w| w.ended.is_some()).count()
+                    )
+                };
+                if let Some((a, b, lo, hi)) = first_overlap(&runs, end, &counts) {
+                    r.verdict = Verdict::Fail;
+                    r.seen = Some(lo);
+                    r.measured = Some(hi - lo);
+                    r.message = format!(
+                        "{}: {} and {} were both live for {}s from t={lo}, on the storage server's clock",
+                        a.service,
+                        a.describe(),
+                        b.describe(),
+                        hi - lo
+                    );
+                    r.evidence = Some(record);
+                    return r;
+                }
+                // 2. The fold: what nodes and managers report may add activity (never remove a
+                // writer the server still sees).
                 let mut ever_active = BTreeSet::new();
                 for e in &self.timeline.events {
                     model.apply(e);
                     for (name, v) in model.services.iter().filter(|(n, _)| service_filter(service, n)) {
-                        if !v.active.is_empty() {
+                        let active = v.active();
+                        if !active.is_empty() {
                             ever_active.insert(name.clone());
                         }
-                        if v.active.len() >= 2 && counts(e.t) {
+                        if active.len() >= 2 && counts(e.t) {
+                            // Say which of them the server saw, and who reported the rest.
+                            let writers: Vec<&str> =
+                                active.iter().filter(|n| v.writers.contains(**n)).map(|n| n.as_str()).collect();
+                            let mut how = Vec::new();
+                            if !writers.is_empty() {
+                                how.push(format!("{} by the storage server's record", writers.join(" and ")));
+                            }
+                            if let Some(by) = &e.by {
+                                how.push(format!("last reported by {by}"));
+                            }
                             r.verdict = Verdict::Fail;
                             r.seen = Some(e.t);
                             r.message = format!(
-                                "{name} was active on {} at t={}",
-                                v.active.iter().cloned().collect::<Vec<_>>().join(" and "),
-                                e.t
+                                "{name} was active on {} at t={} ({})",
+                                active.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(" and "),
+                                e.t,
+                                how.join("; ")
                             );
+                            r.evidence = Some(record);
                             return r;
                         }
                     }
                 }
+                let on_record: BTreeSet<&str> = runs.iter().map(|w| w.service.as_str()).collect();
+                let unrecorded: Vec<&String> = ever_active.iter().filter(|s| !on_record.contains(s.as_str())).collect();
                 if ever_active.is_empty() {
                     r.message = "no service was ever seen running, so there was nothing to check".into();
+                } else if self.watched.storage && !unrecorded.is_empty() {
+                    // The best witness saw nothing: the stack's word alone is not a pass.
+                    r.message = format!(
+                        "the storage server recorded no writer of {}, so only the stack's own reports speak for it",
+                        unrecorded.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    );
                 } else {
                     r.verdict = Verdict::Pass;
                     r.message = format!(
@@ -401,6 +559,7 @@ impl Eval<'_> {
                         ever_active.into_iter().collect::<Vec<_>>().join(", ")
                     );
                 }
+                r.evidence = Some(record);
             }
             Never::RecoveryBeforeFence { service } => {
                 if let Some(s) = service {
@@ -429,7 +588,7 @@ impl Eval<'_> {
                     if let Some((s, to)) = moved.filter(|(s, _)| service_filter(service, s)) {
                         let view = model.services.get(s);
                         let before: BTreeSet<&String> =
-                            view.map(|v| v.node.iter().chain(v.active.iter()).collect()).unwrap_or_default();
+                            view.map(|v| v.node.iter().chain(v.active()).collect()).unwrap_or_default();
                         let left: Vec<&&String> = before.iter().filter(|n| Some(**n) != to).collect();
                         if !left.is_empty() {
                             recoveries += 1;
@@ -486,6 +645,8 @@ impl Eval<'_> {
                     r.message = format!("{} never appears in the timeline", service.as_deref().unwrap_or("no service"));
                 }
             }
+            // Judged at the top by `fence_truth`; never folded here.
+            Never::UnconfirmedFence => {}
             Never::NodeState { nodes, state } => {
                 let all = self.nodes.clone();
                 let set: BTreeSet<String> = match nodes {
@@ -560,6 +721,103 @@ fn pattern_roles(p: &Pattern) -> Vec<String> {
     }
 }
 
+/// One run of one node's writer, as the storage server recorded it (`workload` events).
+struct WriterRun {
+    service: String,
+    node: String,
+    from: Seconds,
+    first_seq: Option<u64>,
+    /// When it went silent, with its last heartbeat's seq; `None`: still live at the end.
+    ended: Option<(Seconds, Option<u64>)>,
+}
+
+impl WriterRun {
+    fn until(&self, end: Seconds) -> Seconds {
+        self.ended.map_or(end, |(t, _)| t)
+    }
+
+    fn heartbeats(&self) -> u64 {
+        match (self.first_seq, self.ended.and_then(|(_, s)| s)) {
+            (Some(a), Some(b)) if b >= a => b - a + 1,
+            _ => 1,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let seq = |s: Option<u64>| s.map_or("?".to_owned(), |s| s.to_string());
+        match self.ended {
+            Some((t, last)) => format!(
+                "{}'s writer (heartbeats seq {}–{}, live t={}–{t})",
+                self.node,
+                seq(self.first_seq),
+                seq(last),
+                self.from
+            ),
+            None => format!("{}'s writer (from seq {}, live from t={})", self.node, seq(self.first_seq), self.from),
+        }
+    }
+}
+
+/// The writers' runs of the services `keep` accepts, in the order they began.
+fn writer_runs(timeline: &Timeline, keep: impl Fn(&str) -> bool) -> Vec<WriterRun> {
+    let mut runs: Vec<WriterRun> = Vec::new();
+    let mut open: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for e in &timeline.events {
+        let EventData::Workload { service, node, active, seq } = &e.data else { continue };
+        if !keep(service) {
+            continue;
+        }
+        let key = (service.clone(), node.clone());
+        match (active, open.get(&key)) {
+            (true, None) => {
+                open.insert(key, runs.len());
+                runs.push(WriterRun {
+                    service: service.clone(),
+                    node: node.clone(),
+                    from: e.t,
+                    first_seq: *seq,
+                    ended: None,
+                });
+            }
+            (false, Some(&i)) => {
+                runs[i].ended = Some((e.t, *seq));
+                open.remove(&key);
+            }
+            // A repeated start or a silence without a start says nothing new.
+            _ => {}
+        }
+    }
+    runs
+}
+
+/// The first time two nodes' writers of one service were live together: both runs, and the
+/// shared interval. Runs that only touch (a handover seen within one poll) do not overlap; a
+/// one-beat run strictly inside another does. `counts` says whether an overlap ending then
+/// falls in the judged window.
+fn first_overlap(
+    runs: &[WriterRun],
+    end: Seconds,
+    counts: impl Fn(Seconds) -> bool,
+) -> Option<(&WriterRun, &WriterRun, Seconds, Seconds)> {
+    let max = |a: Seconds, b: Seconds| if a >= b { a } else { b };
+    let min = |a: Seconds, b: Seconds| if a <= b { a } else { b };
+    let mut best: Option<(&WriterRun, &WriterRun, Seconds, Seconds)> = None;
+    for (i, a) in runs.iter().enumerate() {
+        for b in &runs[i + 1..] {
+            if a.node == b.node || a.service != b.service {
+                continue;
+            }
+            let (lo, hi) = (max(a.from, b.from), min(a.until(end), b.until(end)));
+            let inside = |r: &WriterRun, t: Seconds| r.from < t && t < r.until(end);
+            let overlap = lo < hi || (lo == hi && (inside(a, lo) || inside(b, lo)));
+            if overlap && counts(hi) && best.as_ref().is_none_or(|(.., l, _)| lo < *l) {
+                best = Some((a, b, lo, hi));
+            }
+        }
+    }
+    best
+}
+
 fn secs(d: Duration) -> Seconds {
     Seconds::from_millis(d.as_millis() as i64)
 }
@@ -614,5 +872,170 @@ pub fn holds(p: &Pattern, model: &ClusterModel, roles: &BTreeMap<String, String>
             verdict(now == *power, format!("power {now}"))
         }
         Pattern::Fault { .. } => Holds::Undecided("a fault is an instant, not a state".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::{Meta, PowerState};
+
+    fn at(t: f64, data: EventData, by: &str) -> Event {
+        Event::new(Seconds::from_millis((t * 1000.0).round() as i64), data).by(by)
+    }
+    fn writer(t: f64, node: &str, active: bool, seq: u64) -> Event {
+        at(
+            t,
+            EventData::Workload { service: "svc".into(), node: node.into(), active, seq: Some(seq) },
+            "workload-observer",
+        )
+    }
+    fn op(t: f64, node: &str, op: ServiceOp) -> Event {
+        at(
+            t,
+            EventData::ServiceOp { service: "svc".into(), node: node.into(), op, target: None },
+            &format!("{node}/pacemaker-controld"),
+        )
+    }
+    fn plan(yaml: &str) -> Plan {
+        crate::scenario::parse("t.yaml", yaml, None).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+    const SAFETY: &str =
+        "name: t\ninvariants:\n  - { service: svc, never: active-on-two-nodes }\n  - { never: unconfirmed-fence }\n";
+
+    /// The false PASS found on real VMs, as its timeline looked: node2's fencing was
+    /// acknowledged by watchdog assumption (a node that had just rejoined) while node2 still
+    /// ran; node1 started the service; the storage server saw node2's writer (up to seq 80)
+    /// and node1's (from seq 0) interleave for 3.4 s; the hypervisor reset node2 11.7 s after
+    /// the acknowledgement.
+    fn false_pass() -> Timeline {
+        let ev = vec![
+            at(
+                -30.0,
+                EventData::Node {
+                    node: "node2".into(),
+                    from: "OFFLINE".into(),
+                    to: "online".into(),
+                    from_state: None,
+                    to_state: Some(NodeState::Online),
+                },
+                "node1/crm_mon",
+            ),
+            writer(0.0, "node2", true, 1),
+            op(0.5, "node2", ServiceOp::Running),
+            at(
+                22.0,
+                EventData::Node {
+                    node: "node2".into(),
+                    from: "online".into(),
+                    to: "UNCLEAN".into(),
+                    from_state: Some(NodeState::Online),
+                    to_state: Some(NodeState::Lost),
+                },
+                "node3/crm_mon",
+            ),
+            at(
+                46.0,
+                EventData::Fence { node: "node2".into(), phase: FencePhase::Acknowledged },
+                "node3/pacemaker-fenced",
+            ),
+            op(47.0, "node1", ServiceOp::Start),
+            writer(48.0, "node1", true, 0),
+            writer(51.4, "node2", false, 80),
+            at(
+                57.7,
+                EventData::Power { node: "node2".into(), state: PowerState::Reset, reason: Some("reboot".into()) },
+                "hypervisor",
+            ),
+            writer(120.0, "node1", false, 72),
+        ];
+        Timeline::new(ev, Meta { end: Seconds::from_millis(150_000), ..Meta::default() })
+    }
+
+    #[test]
+    fn two_writers_on_the_server_fail_whatever_the_stack_acknowledged() {
+        let e = evaluate(&false_pass(), &plan(SAFETY), &Bindings::default());
+        let split = &e.checks[0];
+        assert_eq!(split.verdict, Verdict::Fail, "{split:#?}");
+        for part in ["node2's writer (heartbeats seq 1–80", "node1's writer (heartbeats seq 0–72", "3.4s from t=48"]
+        {
+            assert!(split.message.contains(part), "{part:?} not in {}", split.message);
+        }
+        assert_eq!(split.measured, Some(Seconds::from_millis(3400)));
+        assert_eq!(split.evidence.as_deref(), Some("the storage server's record: 2 writer run(s), 153 heartbeat(s)"));
+        // And the acknowledgement itself is refuted by node2's heartbeat after it.
+        let fence = &e.checks[1];
+        assert_eq!(fence.verdict, Verdict::Fail, "{fence:#?}");
+        assert!(fence.message.contains("REFUTED") && fence.message.contains("seq 80"), "{}", fence.message);
+        assert_eq!(e.fences.len(), 1);
+    }
+
+    #[test]
+    fn a_handover_seen_within_one_poll_is_no_overlap() {
+        let ev = vec![
+            writer(0.0, "node2", true, 1),
+            writer(40.0, "node2", false, 40),
+            writer(40.0, "node1", true, 0),
+            writer(90.0, "node1", false, 50),
+        ];
+        let t = Timeline::new(ev, Meta { end: Seconds::from_millis(100_000), ..Meta::default() });
+        let e = evaluate(
+            &t,
+            &plan("name: t\ninvariants:\n  - { service: svc, never: active-on-two-nodes }\n"),
+            &Bindings::default(),
+        );
+        assert_eq!(e.checks[0].verdict, Verdict::Pass, "{:#?}", e.checks[0]);
+    }
+
+    #[test]
+    fn a_run_with_a_storage_record_does_not_pass_on_the_stacks_word_alone() {
+        let ev = vec![op(0.0, "node1", ServiceOp::Running)];
+        let t = Timeline::new(ev, Meta { end: Seconds::from_millis(100_000), ..Meta::default() });
+        let p = plan("name: t\ninvariants:\n  - { service: svc, never: active-on-two-nodes }\n");
+        let watched = Watched { storage: true, ..Watched::default() };
+        let e = evaluate(&t, &p, &Bindings { watched, ..Bindings::default() });
+        assert_eq!(e.checks[0].verdict, Verdict::Inconclusive, "{:#?}", e.checks[0]);
+        assert!(e.checks[0].message.contains("recorded no writer of svc"), "{}", e.checks[0].message);
+        // Without a storage server in the set-up (a PVE log), the node's own report stands.
+        assert_eq!(evaluate(&t, &p, &Bindings::default()).checks[0].verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn fence_truth_is_judged_in_every_run_and_is_never_a_pass_without_the_hypervisor() {
+        let p = plan("name: t\ninvariants:\n  - { service: svc, never: active-on-two-nodes }\n");
+        let run = Bindings { fence_truth: true, ..Bindings::default() };
+        let e = evaluate(&false_pass(), &p, &run);
+        assert_eq!(e.checks.last().map(|c| c.name.as_str()), Some(UNCONFIRMED_FENCE));
+        // A journal with a fence and no hypervisor: inconclusive.
+        let ev = vec![at(46.0, EventData::Fence { node: "node2".into(), phase: FencePhase::Acknowledged }, "node3/x")];
+        let t = Timeline::new(ev, Meta { end: Seconds::from_millis(60_000), ..Meta::default() });
+        let e = evaluate(&t, &plan("name: t\ninvariants:\n  - { never: unconfirmed-fence }\n"), &Bindings::default());
+        assert_eq!(e.checks[0].verdict, Verdict::Inconclusive, "{:#?}", e.checks[0]);
+        // Nothing at all: still not a pass.
+        let quiet = Timeline::new(vec![op(0.0, "node1", ServiceOp::Running)], Meta::default());
+        let e =
+            evaluate(&quiet, &plan("name: t\ninvariants:\n  - { never: unconfirmed-fence }\n"), &Bindings::default());
+        assert_eq!(e.checks[0].verdict, Verdict::Inconclusive, "{:#?}", e.checks[0]);
+        // In a run that watched the hypervisor, no fence means none to doubt.
+        let watched = Bindings { watched: Watched { hypervisor: true, ..Watched::default() }, ..Bindings::default() };
+        let e = evaluate(&quiet, &plan("name: t\ninvariants:\n  - { never: unconfirmed-fence }\n"), &watched);
+        assert_eq!(e.checks[0].verdict, Verdict::Pass, "{:#?}", e.checks[0]);
+    }
+
+    #[test]
+    fn checks_marked_expected_fail_are_met_by_failing() {
+        let yaml = "name: t\ninvariants:\n  - { service: svc, never: active-on-two-nodes, expected: fail }\n  - { never: unconfirmed-fence, expected: fail }\n";
+        let e = evaluate(&false_pass(), &plan(yaml), &Bindings::default());
+        assert_eq!(e.verdict, Some(Verdict::Fail), "the verdict itself stays what happened");
+        assert_eq!(e.judged(), Some(Verdict::Pass));
+        assert_eq!(e.exit_code(), 0);
+        // A sound run of the same scenario is not as expected.
+        let ev = vec![writer(0.0, "node2", true, 1), writer(10.0, "node2", false, 10)];
+        let t = Timeline::new(ev, Meta { end: Seconds::from_millis(20_000), ..Meta::default() });
+        let watched = Bindings { watched: Watched { hypervisor: true, ..Watched::default() }, ..Bindings::default() };
+        let e = evaluate(&t, &plan(yaml), &watched);
+        assert_eq!(e.verdict, Some(Verdict::Pass));
+        assert_eq!(e.judged(), Some(Verdict::Fail));
+        assert_eq!(e.exit_code(), 1);
     }
 }

@@ -54,4 +54,23 @@ pub struct CheckResult {
     /// Where the expectation is written: `file:line:column`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// What the check stood on, e.g. `the storage server's record: 3 writer run(s), 412
+    /// heartbeat(s)` or `the hypervisor's power events: 5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// The scenario marks this check `expected: fail`: a known weakness shown on purpose.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expected_fail: bool,
+}
+
+impl CheckResult {
+    /// The verdict as the scenario asks for it: a check marked `expected: fail` is met by
+    /// failing, and not met by passing (the weakness no longer shows, or is no longer seen).
+    pub fn as_expected(&self) -> Verdict {
+        match (self.expected_fail, self.verdict) {
+            (true, Verdict::Fail) => Verdict::Pass,
+            (true, Verdict::Pass) => Verdict::Fail,
+            (_, v) => v,
+        }
+    }
 }

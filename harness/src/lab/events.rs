@@ -187,7 +187,8 @@ impl HvEvent {
                 Lifecycle::Shutdown | Lifecycle::Destroyed | Lifecycle::Crashed | Lifecycle::Stopped => {
                     power(PowerState::Off, lifecycle.as_str())
                 }
-                Lifecycle::Suspended | Lifecycle::PmSuspended => power(PowerState::Off, lifecycle.as_str()),
+                // Frozen, not off: it resumes with everything it ran (and has not been fenced).
+                Lifecycle::Suspended | Lifecycle::PmSuspended => power(PowerState::Paused, lifecycle.as_str()),
                 Lifecycle::Defined | Lifecycle::Undefined | Lifecycle::ShuttingDown => None,
             },
             HvEventKind::Reboot => power(PowerState::Reset, "reboot"),

@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn journal_json_lines_parse_and_move_to_host_time() {
         let line = r#"{"__REALTIME_TIMESTAMP":"1700000010000000","_BOOT_ID":"b1","_SYSTEMD_UNIT":"corosync.service","SYSLOG_IDENTIFIER":"corosync","PRIORITY":"6","MESSAGE":"[TOTEM ] A new membership"}"#;
-        let off = ClockOffset { offset_secs: 10.0, uncertainty_secs: 0.01 };
+        let off = ClockOffset::plain(10.0, 0.01);
         let e = parse_journal_line("node1", line, &off).unwrap();
         assert_eq!(e.unit.as_deref(), Some("corosync.service"));
         assert_eq!(e.priority, Some(6));

@@ -4,6 +4,7 @@
 //! against the host's.
 
 mod clock;
+mod clockmap;
 mod error;
 mod fleet;
 mod journal;
@@ -13,6 +14,7 @@ mod pool;
 mod ssh;
 
 pub use clock::{ClockOffset, ClockSample, best_offset, measure_offset};
+pub use clockmap::{ClockMap, MapStats, Stall};
 pub use error::SshError;
 pub use fleet::{Fleet, connect_fleet};
 pub use journal::{JournalEntry, JournalItem, JournalStream, parse_journal_line};

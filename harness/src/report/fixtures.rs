@@ -148,6 +148,8 @@ fn check(name: &str, kind: CheckKind, subject: Subject, verdict: Verdict, messag
         seen: None,
         measured: None,
         location: None,
+        evidence: None,
+        expected_fail: false,
     }
 }
 
@@ -167,6 +169,8 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
         seen: Some(s(240.0)),
         measured: Some(s(120.0)),
         location: Some("scenarios/pve/network-cut.yaml:12:9".into()),
+        evidence: None,
+        expected_fail: false,
         ..check(
             "node victim fenced within 3m after cut",
             CheckKind::Within,
@@ -181,6 +185,8 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
         seen: Some(s(240.0)),
         measured: Some(s(120.0)),
         location: Some("scenarios/pve/network-cut.yaml:13:9".into()),
+        evidence: None,
+        expected_fail: false,
         ..check(
             "service vm:103 started on {not: victim} within 60s after cut",
             CheckKind::Within,
@@ -193,6 +199,8 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
         from: Some(s(240.0)),
         until: None,
         location: Some("scenarios/pve/network-cut.yaml:16:9".into()),
+        evidence: None,
+        expected_fail: false,
         ..check(
             "node victim online eventually after fenced",
             CheckKind::Eventually,
@@ -205,6 +213,8 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
         from: Some(s(0.0)),
         until: Some(s(720.0)),
         location: Some("scenarios/pve/network-cut.yaml:19:5".into()),
+        evidence: None,
+        expected_fail: false,
         ..check(
             "service vm:103 never active on two nodes",
             CheckKind::Never,
@@ -218,6 +228,8 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
         until: Some(s(720.0)),
         seen: Some(s(300.0)),
         location: Some("scenarios/pve/network-cut.yaml:20:5".into()),
+        evidence: None,
+        expected_fail: false,
         ..check(
             "never fenced: survivors",
             CheckKind::Never,
@@ -232,12 +244,13 @@ pub(crate) fn basic1_evaluation() -> Evaluation {
         verdict: Verdict::combine(checks.iter().map(|c| c.verdict)),
         checks,
         roles: roles(),
+        fences: Vec::new(),
     }
 }
 
 /// An evaluation with no checks at all.
 pub(crate) fn no_checks(title: &str) -> Evaluation {
-    Evaluation { title: title.into(), checks: vec![], verdict: None, roles: Roles::default() }
+    Evaluation { title: title.into(), checks: vec![], verdict: None, roles: Roles::default(), fences: Vec::new() }
 }
 
 /// A three-hour soak: a service that migrates every 20 minutes and a node rebooted twice.

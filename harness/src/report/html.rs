@@ -54,7 +54,7 @@ svg text{font-size:11px;fill:var(--fg)}
 .seen circle{stroke:#fff;stroke-width:1}
 .flabel{fill:#fff !important;font-size:10.5px;font-weight:600}
 .mark *{stroke-width:1} .mark:hover{opacity:.7}
-.mk-power-off rect{fill:#1f2328} .mk-power-on polygon{fill:#2f9e55} .mk-power-reset circle{fill:#f08c2b}
+.mk-power-off rect{fill:#1f2328} .mk-power-paused rect{fill:#8c959f} .mk-power-on polygon{fill:#2f9e55} .mk-power-reset circle{fill:#f08c2b}
 .mk-watchdog polygon{fill:#8e1b1b} .mk-fence-started polygon{fill:#fff;stroke:#cf3d4f;stroke-width:1.6} .mk-fence-ack polygon{fill:#cf3d4f}
 .mk-fence-failed path,.mk-error path{stroke:#8e1b1b;stroke-width:2.2;fill:none}
 .mark text{fill:#fff;font-size:8px;font-weight:800}
@@ -315,6 +315,8 @@ mod tests {
             seen: Some(Seconds(10.0)),
             measured: None,
             location: None,
+            evidence: None,
+            expected_fail: false,
         });
         ev.verdict = Some(Verdict::Pass);
         let page = render(&tl, &ev);

@@ -21,6 +21,10 @@
 //!   test did not complete), not a skip (the test was not meant to run).
 //! * A run without checks gets one `<skipped>` case saying "no expectations were checked":
 //!   visible, and never counted as a pass.
+//! * A check the scenario marks `expected: fail` (a known weakness shown on purpose) is a
+//!   success when it failed, its output saying `FAILED AS EXPECTED`, and a `<failure
+//!   type="unexpected-pass">` when it passed: what CI should go red on is the scenario not
+//!   coming out as it says.
 //!
 //! Every case carries its details (kind, subject, window, seen, measured, location) as
 //! `<property>` elements for tools, and as text for people: in the body of `<failure>` /
@@ -150,9 +154,18 @@ fn details(check: &CheckResult, roles: &Roles) -> String {
 }
 
 fn test_case(title: &str, roles: &Roles, check: &CheckResult) -> TestCase {
-    let status = match check.verdict {
-        Verdict::Pass => TestCaseStatus::success(),
-        Verdict::Fail | Verdict::Inconclusive | Verdict::InfraError => {
+    let status = match (check.expected_fail, check.verdict) {
+        (true, Verdict::Fail) => TestCaseStatus::success(),
+        (true, Verdict::Pass) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(format!("UNEXPECTED PASS: marked `expected: fail`, but {}", message_with_numbers(check)))
+                .set_type("unexpected-pass")
+                .set_description(details(check, roles));
+            status
+        }
+        (_, Verdict::Pass) => TestCaseStatus::success(),
+        (_, Verdict::Fail | Verdict::Inconclusive | Verdict::InfraError) => {
             let kind = if check.verdict == Verdict::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
             let mut status = TestCaseStatus::non_success(kind);
             status
@@ -183,7 +196,9 @@ fn test_case(title: &str, roles: &Roles, check: &CheckResult) -> TestCase {
     if let Some(loc) = &check.location {
         case.add_property(("hadrill.location", loc.as_str()));
     }
-    if check.verdict == Verdict::Pass {
+    if check.expected_fail && check.verdict == Verdict::Fail {
+        case.set_system_out(format!("FAILED AS EXPECTED (marked `expected: fail`)\n{}", details(check, roles)));
+    } else if check.verdict == Verdict::Pass {
         case.set_system_out(details(check, roles));
     }
     case

@@ -55,6 +55,27 @@ fn summary_key_events<'a>(input: &'a ReportInput) -> (Option<&'a Event>, Vec<&'a
     (fault, events)
 }
 
+/// For a scenario that marks checks `expected: fail`: whether the run came out as it says.
+fn expected_line(ev: &crate::check::Evaluation) -> Option<String> {
+    if !ev.expects_failure() {
+        return None;
+    }
+    let marked: Vec<&CheckResult> = ev.checks.iter().filter(|c| c.expected_fail).collect();
+    let failed = marked.iter().filter(|c| c.verdict == Verdict::Fail).count();
+    Some(match ev.judged() {
+        Some(Verdict::Pass) => format!(
+            "as expected: the {} check(s) this scenario marks `expected: fail` failed, and every other passed (exit 0)",
+            marked.len()
+        ),
+        judged => format!(
+            "NOT as expected: {failed} of the {} check(s) marked `expected: fail` failed; judged {} (exit {})",
+            marked.len(),
+            verdict_label(judged),
+            judged.unwrap_or(Verdict::Inconclusive).exit_code()
+        ),
+    })
+}
+
 /// The Markdown summary.
 pub fn summary_md(input: &ReportInput) -> String {
     let ev = input.evaluation;
@@ -62,6 +83,9 @@ pub fn summary_md(input: &ReportInput) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# hadrill: {}\n", md_cell(&ev.title));
     let _ = writeln!(md, "**Verdict: {}**: {}.\n", verdict_label(ev.verdict), verdict_meaning(ev.verdict));
+    if let Some(line) = expected_line(ev) {
+        let _ = writeln!(md, "{}\n", md_cell(&line));
+    }
     if !ev.checks.is_empty() {
         let _ = writeln!(md, "Checks: {}.\n", Counts::of(&ev.checks).sentence());
     }
@@ -91,6 +115,22 @@ pub fn summary_md(input: &ReportInput) -> String {
                 md_cell(&c.message),
                 md_cell(c.location.as_deref().unwrap_or("-")),
             );
+        }
+        md.push('\n');
+    }
+
+    let stood: Vec<&CheckResult> = ev.checks.iter().filter(|c| c.evidence.is_some()).collect();
+    if !stood.is_empty() {
+        md.push_str("## What the checks stood on\n\n");
+        for c in stood {
+            let _ = writeln!(md, "- {}: {}", md_cell(&c.name), md_cell(c.evidence.as_deref().unwrap_or_default()));
+        }
+        md.push('\n');
+    }
+    if !ev.fences.is_empty() {
+        md.push_str("## Fences\n\nEvery fence the stack acknowledged, with the hypervisor's word on it.\n\n");
+        for f in &ev.fences {
+            let _ = writeln!(md, "- {}", md_cell(&f.describe()));
         }
         md.push('\n');
     }
@@ -154,6 +194,9 @@ pub fn summary_text(input: &ReportInput) -> String {
     if let Some(setup) = &tl.meta.setup {
         let _ = writeln!(out, "set-up:  {setup}");
     }
+    if let Some(line) = expected_line(ev) {
+        let _ = writeln!(out, "{line}");
+    }
     if !ev.checks.is_empty() {
         let _ = writeln!(out, "checks:  {}\n", Counts::of(&ev.checks).sentence());
     }
@@ -164,13 +207,23 @@ pub fn summary_text(input: &ReportInput) -> String {
             (None, Some(b)) => format!("  [bound {}]", fmt_dur(b)),
             (None, None) => String::new(),
         };
-        let _ = writeln!(out, "  {:<12}  {}{numbers}", verdict_word(c.verdict), c.name);
+        let marked = if c.expected_fail { "  (expected: fail)" } else { "" };
+        let _ = writeln!(out, "  {:<12}  {}{numbers}{marked}", verdict_word(c.verdict), c.name);
         // A pass needs no explanation; anything else says why and where it is written.
         if c.verdict != Verdict::Pass {
             let _ = writeln!(out, "  {:<12}  {}", "", c.message);
             if let Some(loc) = &c.location {
                 let _ = writeln!(out, "  {:<12}  at {loc}", "");
             }
+        }
+        if let Some(e) = &c.evidence {
+            let _ = writeln!(out, "  {:<12}  stood on {e}", "");
+        }
+    }
+    if !ev.fences.is_empty() {
+        out.push_str("\nfences (each acknowledged fence against the hypervisor's record):\n");
+        for f in &ev.fences {
+            let _ = writeln!(out, "  {}", f.describe());
         }
     }
 

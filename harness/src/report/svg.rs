@@ -225,7 +225,8 @@ fn node_lane<'a>(input: &ReportInput<'a>, node: &str, end: Seconds) -> Lane<'a> 
         let (shape, class) = match &e.data {
             EventData::Power { state, .. } => {
                 match state {
-                    PowerState::Off => {
+                    // A paused node is shaded like one without power: it runs nothing meanwhile.
+                    PowerState::Off | PowerState::Paused => {
                         off_since.get_or_insert(e);
                     }
                     PowerState::Running | PowerState::Reset => {
@@ -238,6 +239,7 @@ fn node_lane<'a>(input: &ReportInput<'a>, node: &str, end: Seconds) -> Lane<'a> 
                     PowerState::Off => (Shape::Square, "mk-power-off"),
                     PowerState::Running => (Shape::Triangle, "mk-power-on"),
                     PowerState::Reset => (Shape::Circle, "mk-power-reset"),
+                    PowerState::Paused => (Shape::Square, "mk-power-paused"),
                 }
             }
             EventData::Watchdog { .. } => (Shape::TriangleDown, "mk-watchdog"),

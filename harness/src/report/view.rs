@@ -191,6 +191,9 @@ pub(crate) fn describe(e: &Event) -> String {
         EventData::Workload { service, node, active, .. } => {
             format!("workload {service} on {node}: {}", if *active { "writing" } else { "silent" })
         }
+        EventData::Liveness { node, alive, .. } => {
+            format!("liveness beacon of {node}: {}", if *alive { "beating" } else { "last beat" })
+        }
         EventData::Tracking { service, tracked, reason, node } => {
             let on = node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default();
             format!("HA {} tracking {service} ({reason}){on}", if *tracked { "starts" } else { "stops" })

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::check::Watched;
 use crate::scenario::{Action, Fault};
 use crate::timeline::{Event, Seconds};
 
@@ -45,6 +46,11 @@ pub trait Driver {
     /// live, it makes the final evaluation more exact.
     fn collect(&mut self) -> Vec<Event> {
         Vec::new()
+    }
+    /// What this driver watches beyond the stack's own word (the hypervisor, the storage
+    /// server's record), so that checks know what they may stand on.
+    fn watched(&self) -> Watched {
+        Watched::default()
     }
 }
 

@@ -70,6 +70,7 @@ pub fn execute(
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> RunResult {
+    let watched = driver.watched();
     let mut run = Runner {
         plan,
         driver,
@@ -77,7 +78,7 @@ pub fn execute(
         progress,
         events: Vec::new(),
         model: ClusterModel::default(),
-        bindings: Bindings::default(),
+        bindings: Bindings { watched, ..Bindings::default() },
         gates: Vec::new(),
         faults: BTreeMap::new(),
     };
@@ -97,6 +98,7 @@ pub fn execute(
 /// named `what`. Nothing in it can pass.
 pub fn abandon(plan: &Plan, driver: &mut dyn Driver, options: &RunOptions, what: &str, stop: Stop) -> RunResult {
     let mut progress = |_: &Progress| {};
+    let watched = driver.watched();
     let mut run = Runner {
         plan,
         driver,
@@ -104,7 +106,7 @@ pub fn abandon(plan: &Plan, driver: &mut dyn Driver, options: &RunOptions, what:
         progress: &mut progress,
         events: Vec::new(),
         model: ClusterModel::default(),
-        bindings: Bindings::default(),
+        bindings: Bindings { watched, ..Bindings::default() },
         gates: Vec::new(),
         faults: BTreeMap::new(),
     };
@@ -127,6 +129,8 @@ pub fn abandon(plan: &Plan, driver: &mut dyn Driver, options: &RunOptions, what:
         seen: None,
         measured: None,
         location: None,
+        evidence: None,
+        expected_fail: false,
     });
     // An infrastructure stop adds its own check in `finish`; this one already says it.
     let stopped = match stop {
@@ -335,7 +339,7 @@ impl Runner<'_> {
             Target::Runs(svc) => {
                 let v = self.model.services.get(svc);
                 // What the nodes report outranks where the manager means to put it.
-                let active: Vec<String> = v.map(|v| v.active.iter().cloned().collect()).unwrap_or_default();
+                let active: Vec<String> = v.map(|v| v.active().into_iter().cloned().collect()).unwrap_or_default();
                 match (active.as_slice(), v.and_then(|v| v.node.clone())) {
                     ([one], _) => Ok(vec![one.clone()]),
                     ([], Some(node)) => Ok(vec![node]),
@@ -373,8 +377,10 @@ impl Runner<'_> {
         )
     }
 
-    fn finish(self, stopped: Option<Stop>) -> RunResult {
+    fn finish(mut self, stopped: Option<Stop>) -> RunResult {
         let timeline = self.timeline_so_far();
+        // Every fence the stack acknowledged is judged against the hypervisor in every run.
+        self.bindings.fence_truth = true;
         let mut evaluation = evaluate(&timeline, self.plan, &self.bindings);
         let mut checks = self.gates;
         checks.append(&mut evaluation.checks);
@@ -390,6 +396,8 @@ impl Runner<'_> {
                 seen: Some(timeline.end()),
                 measured: None,
                 location: None,
+                evidence: None,
+                expected_fail: false,
             });
         }
         evaluation.verdict = Verdict::combine(checks.iter().map(|c| c.verdict));
@@ -417,6 +425,8 @@ fn gate(
         seen,
         measured: seen.map(|s| s - from),
         location: Some(step.loc.to_string()),
+        evidence: None,
+        expected_fail: false,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The runner's [`Driver`] on a real lab with the Pacemaker stack.
 //!
 //! - One clock: t = 0 when the driver starts, on the host's clock; guest timestamps are moved
-//!   onto it with each node's measured offset, the storage server's too.
+//!   onto it with each node's measured offset, the storage server's too. A node's clock is
+//!   measured again after every resume, reset and power-on the hypervisor reports, and its
+//!   journal is mapped by boot and monotonic time across the pauses (`node::ClockMap`).
 //! - Live: hypervisor events (libvirt's callbacks), and `crm_mon` polled every few seconds on
 //!   one kept session (a survivor's, once a fault cuts a node off), diffed into events
 //!   (`by: node2/crm_mon`).
@@ -29,11 +31,12 @@ use super::lab_common::{
     FaultBook, Sessions, apply_fault, export_journals, forget_after, hypervisor_events, infra, lock, on_every, pause,
     run_action, since, unix_ms, upload, write_lab_artefacts,
 };
+use crate::check::Watched;
 use crate::lab::{DomainEvents, Lab};
-use crate::node::{Fleet, SshError};
+use crate::node::{ClockMap, ClockOffset, Fleet, SshError, Stall, measure_offset};
 use crate::scenario::{Action, Fault};
 use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
-use crate::timeline::{Event, Seconds};
+use crate::timeline::{Event, EventData, PowerState, Seconds};
 use crate::workload;
 
 /// Where the workload binary goes on every VM (the OCF agent's default).
@@ -136,6 +139,27 @@ async fn poll_loop(
     }
 }
 
+/// Each node's clock history: its measurements and the pauses the hypervisor saw.
+#[derive(Default)]
+struct Clocks {
+    anchors: BTreeMap<String, Vec<ClockOffset>>,
+    stalls: BTreeMap<String, Vec<Stall>>,
+    /// Nodes paused now, since when (host seconds since the epoch).
+    paused: BTreeMap<String, f64>,
+}
+
+impl Clocks {
+    fn map(&self, node: &str) -> ClockMap {
+        ClockMap::new(
+            self.anchors.get(node).cloned().unwrap_or_default(),
+            self.stalls.get(node).cloned().unwrap_or_default(),
+        )
+    }
+}
+
+/// How long a node's clock is tried again after a reset: a TCG boot to SSH took 60-130 s.
+const REMEASURE_WITHIN: Duration = Duration::from_secs(900);
+
 /// `hadrill-workload observe` on the storage VM, held open by its SSH channel.
 struct Observer {
     stop: oneshot::Sender<()>,
@@ -160,6 +184,9 @@ pub struct LabDriver<'a> {
     options: LabDriverOptions,
     /// The stack's service ids, for the readiness gate.
     services: Vec<String>,
+    clocks: Arc<Mutex<Clocks>>,
+    /// Clock measurements under way (after a resume, reset or power-on).
+    remeasures: Vec<tokio::task::JoinHandle<()>>,
     /// Full journal exports, by node (collected at the end).
     pub journals: BTreeMap<String, Vec<u8>>,
     /// The observer's record as the storage server wrote it.
@@ -184,6 +211,10 @@ impl<'a> LabDriver<'a> {
         let record = lab.record();
         let nodes: Vec<String> = record.nodes().map(|v| v.node.clone()).collect();
         let storage = record.storage().map(|v| v.node.clone());
+        let clocks = Clocks {
+            anchors: fleet.offsets.iter().map(|(n, o)| (n.clone(), vec![o.clone()])).collect(),
+            ..Clocks::default()
+        };
         let sessions = Arc::new(Sessions::from_fleet(record, fleet));
         let state = Arc::new(Mutex::new(PollState::default()));
         let (tx, rx) = mpsc::unbounded_channel();
@@ -206,6 +237,8 @@ impl<'a> LabDriver<'a> {
             cancel,
             options,
             services,
+            clocks: Arc::new(Mutex::new(clocks)),
+            remeasures: Vec::new(),
             journals: BTreeMap::new(),
             observer_log: None,
             problems: Vec::new(),
@@ -274,7 +307,20 @@ impl<'a> LabDriver<'a> {
             Duration::from_secs(180),
         )?;
         info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "shared storage mounted on every node");
-        self.start_observer(&storage)
+        self.start_observer(&storage)?;
+        // Every node's liveness beacon, outside the HA stack and gone with its boot: a node that
+        // still beats after the cluster acknowledged its fence was not fenced (fence truth).
+        self.on_every(
+            &self.nodes.clone(),
+            "starting the liveness beacon",
+            &format!(
+                "systemd-run --unit=hadrill-alive --collect --quiet {WORKLOAD_BIN} write --dir {}/heartbeat \
+                 --node \"$(cat /proc/sys/kernel/hostname)\" --service {} --interval 1s",
+                pcmk::SHARED_DIR,
+                workload::LIVENESS_SERVICE
+            ),
+            Duration::from_secs(60),
+        )
     }
 
     fn start_observer(&mut self, storage: &str) -> Result<(), DriverError> {
@@ -524,13 +570,78 @@ impl<'a> LabDriver<'a> {
         }
         let mut out = Vec::new();
         for (n, bytes) in journals {
-            match pcmk::journal_events(&bytes, self.sessions.offset(&n), t0_ms) {
+            // Entry by entry, by boot and monotonic time: one offset would put what a node
+            // logged after a resume inside its pause.
+            let (mapped, stats) = lock(&self.clocks).map(&n).map_export(&bytes);
+            if stats.by_realtime > 0 {
+                info!(
+                    node = n,
+                    entries = stats.by_realtime,
+                    "journal entries of a boot without a clock measurement, mapped by realtime"
+                );
+            }
+            match pcmk::journal_events(&mapped, 0.0, t0_ms) {
                 Ok(ev) => out.extend(ev),
                 Err(e) => self.record_problem(format!("{n}: journal not understood: {e}")),
             }
             self.journals.insert(n, bytes);
         }
         out
+    }
+
+    /// Notes the pauses the hypervisor reports, and measures a node's clock again after it
+    /// resumed, was reset or was powered on.
+    fn track_clocks(&mut self, events: &[Event]) {
+        let t0 = unix_ms(self.t0) as f64 / 1000.0;
+        for e in events {
+            let EventData::Power { node, state, reason } = &e.data else { continue };
+            let host = t0 + e.t.as_f64();
+            let why = match state {
+                PowerState::Paused => {
+                    lock(&self.clocks).paused.insert(node.clone(), host);
+                    continue;
+                }
+                PowerState::Running => {
+                    let mut c = lock(&self.clocks);
+                    if let Some(from) = c.paused.remove(node) {
+                        c.stalls.entry(node.clone()).or_default().push(Stall { from, to: host });
+                    }
+                    reason.clone().unwrap_or_else(|| "running".into())
+                }
+                PowerState::Reset => "a reset".into(),
+                PowerState::Off => continue,
+            };
+            self.remeasure(node, &why);
+        }
+    }
+
+    /// Measures `node`'s clock once it answers again (for at most [`REMEASURE_WITHIN`]).
+    fn remeasure(&mut self, node: &str, why: &str) {
+        let (sessions, clocks, cancel) = (self.sessions.clone(), self.clocks.clone(), self.cancel.clone());
+        let (node, why) = (node.to_owned(), why.to_owned());
+        self.remeasures.retain(|t| !t.is_finished());
+        self.remeasures.push(self.rt.spawn(async move {
+            let deadline = tokio::time::Instant::now() + REMEASURE_WITHIN;
+            while tokio::time::Instant::now() < deadline && !cancel.load(Ordering::Relaxed) {
+                if let Ok(s) = sessions.get(&node, Duration::from_secs(20)).await {
+                    match measure_offset(&s, 5, Duration::from_secs(30)).await {
+                        Ok(o) => {
+                            info!(
+                                node,
+                                offset_ms = format!("{:.1}", o.offset_secs * 1e3),
+                                "clock measured again after {why}"
+                            );
+                            lock(&clocks).anchors.entry(node).or_default().push(o);
+                            return;
+                        }
+                        // A session from before a reset: open a new one next time.
+                        Err(_) => sessions.forget(&node).await,
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            warn!(node, "its clock could not be measured again after {why}");
+        }));
     }
 
     /// Writes the artefact bundle into `dir`: every node's journal, the console logs, the
@@ -554,6 +665,14 @@ impl<'a> LabDriver<'a> {
         if let Some(log) = &self.observer_log {
             std::fs::write(dir.join("workload-observer.log"), log)?;
         }
+        // Every clock measurement and pause, by node: how guest times were mapped.
+        let maps: BTreeMap<String, ClockMap> = {
+            let c = lock(&self.clocks);
+            c.anchors.keys().chain(c.stalls.keys()).map(|n| (n.clone(), c.map(n))).collect()
+        };
+        if let Ok(json) = serde_json::to_string_pretty(&maps) {
+            std::fs::write(dir.join("clocks.json"), json + "\n")?;
+        }
         if !self.problems.is_empty() {
             std::fs::write(dir.join("problems.txt"), self.problems.join("\n") + "\n")?;
         }
@@ -562,6 +681,9 @@ impl<'a> LabDriver<'a> {
 
     /// Stops every task and closes every session (bounded). Idempotent.
     pub fn close(&mut self) {
+        for t in self.remeasures.drain(..) {
+            t.abort();
+        }
         let _ = self.poll_stop.send(true);
         if let Some(t) = self.poll_task.take() {
             let _ = self.rt.block_on(async { tokio::time::timeout(Duration::from_secs(40), t).await });
@@ -596,6 +718,12 @@ impl Driver for LabDriver<'_> {
         since(self.t0, SystemTime::now())
     }
 
+    /// libvirt's events throughout, and the workload's heartbeats on the storage server;
+    /// sbd fences by watchdog.
+    fn watched(&self) -> Watched {
+        Watched { hypervisor: true, storage: true, power_fencing: false }
+    }
+
     fn pause(&mut self, d: Duration) {
         pause(&self.cancel, d)
     }
@@ -606,7 +734,9 @@ impl Driver for LabDriver<'_> {
         while let Ok(e) = self.rx.try_recv() {
             out.push(e);
         }
-        out.extend(hypervisor_events(self.lab, &mut self.hv, &self.nodes, self.t0));
+        let hv = hypervisor_events(self.lab, &mut self.hv, &self.nodes, self.t0);
+        self.track_clocks(&hv);
+        out.extend(hv);
         if self.poll_task.as_ref().is_some_and(|t| t.is_finished()) {
             return Err(DriverError::Infra("the crm_mon poller stopped".into()));
         }

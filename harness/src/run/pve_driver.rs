@@ -29,6 +29,7 @@ use super::lab_common::{
 };
 use super::pve_cluster::{PveCluster, PveClusterOptions};
 use super::pve_observer::HostClocks;
+use crate::check::Watched;
 use crate::lab::{DomainEvents, Lab, NetRole};
 use crate::node::{Fleet, SessionOptions, SessionPool};
 use crate::scenario::{Action, Fault, ResourcePlan};
@@ -322,6 +323,12 @@ impl Drop for PveLabDriver<'_> {
 }
 
 impl Driver for PveLabDriver<'_> {
+    /// libvirt's events throughout; the HA manager's state is the record (no workload of
+    /// hadrill's); watchdog-mux fences by watchdog.
+    fn watched(&self) -> Watched {
+        Watched { hypervisor: true, storage: false, power_fencing: false }
+    }
+
     fn now(&self) -> Seconds {
         since(self.t0, SystemTime::now())
     }

@@ -421,7 +421,7 @@ mod tests {
     fn host_clocks_move_guest_time_by_the_measured_offset() {
         let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let mut offsets = BTreeMap::new();
-        offsets.insert("node2".to_owned(), ClockOffset { offset_secs: 2.5, uncertainty_secs: 0.001 });
+        offsets.insert("node2".to_owned(), ClockOffset::plain(2.5, 0.001));
         let c = HostClocks { t0, offsets };
         // node2 runs 2.5 s ahead: its 12.5 s after t0 is the run's 10 s.
         assert_eq!(c.to_run("node2", 1_700_000_012_500_000), Seconds(10.0));

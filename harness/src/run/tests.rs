@@ -54,7 +54,9 @@ impl Scripted {
     }
 
     fn at(&mut self, t: f64, data: EventData) {
-        self.queue.push(Event::new(Seconds(t), data));
+        // Power changes come from the (scripted) hypervisor, as a lab's do.
+        let by = if matches!(data, EventData::Power { .. }) { "hypervisor" } else { "node2/crm" };
+        self.queue.push(Event::new(Seconds(t), data).by(by));
     }
 }
 

@@ -13,4 +13,4 @@ pub use error::{LoadError, ScenarioError};
 pub use model::{NetworkKind, ScenarioDoc, StackKind, StorageKind};
 pub use plan::*;
 pub use schema::schema_json;
-pub use validate::{describe_pattern, load, parse};
+pub use validate::{UNCONFIRMED_FENCE, describe_never, describe_pattern, load, parse};

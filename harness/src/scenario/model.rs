@@ -407,6 +407,11 @@ pub struct ExpectDoc {
     /// No bound: it must happen at some point (after `after`, when given).
     #[serde(default)]
     pub eventually: Option<bool>,
+    /// `fail`: this check is known to fail on a sound set-up (a weakness of the stack, shown
+    /// on purpose). The run then succeeds (exit 0) only if exactly the checks so marked fail.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub expected: Option<Spanned<String>>,
 }
 
 /// A node or role, or everything but one.
@@ -467,7 +472,7 @@ pub struct PatternDoc {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvariantDoc {
-    /// `active-on-two-nodes`, `recovery-before-fence`, or a state (e.g. `error`, `fenced`).
+    /// `active-on-two-nodes`, `recovery-before-fence`, `unconfirmed-fence`, or a state (e.g. `error`, `fenced`).
     #[schemars(with = "String")]
     pub never: Spanned<String>,
     /// The service it is about (default: every service).
@@ -482,6 +487,11 @@ pub struct InvariantDoc {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub nodes: Option<Spanned<String>>,
+    /// `fail`: this check is known to fail on a sound set-up (a weakness of the stack, shown
+    /// on purpose). The run then succeeds (exit 0) only if exactly the checks so marked fail.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub expected: Option<Spanned<String>>,
 }
 
 impl<'de> Deserialize<'de> for NodesDoc {

@@ -221,6 +221,8 @@ pub struct Expectation {
     /// As a person would say it: `service vm:103 fence within 60s after cut`.
     pub text: String,
     pub loc: Loc,
+    /// Known to fail on a sound set-up (`expected: fail`).
+    pub expected_fail: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -234,6 +236,9 @@ pub enum Never {
     ServiceState { service: Option<String>, state: String },
     /// A node (or a set of nodes) reaching a state.
     NodeState { nodes: NodeSet, state: String },
+    /// A fence the stack acknowledged that the hypervisor did not confirm (or refuted). On by
+    /// default in every `hadrill run`.
+    UnconfirmedFence,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -250,4 +255,6 @@ pub struct Invariant {
     pub never: Never,
     pub text: String,
     pub loc: Loc,
+    /// Known to fail on a sound set-up (`expected: fail`).
+    pub expected_fail: bool,
 }

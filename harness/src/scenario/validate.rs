@@ -853,7 +853,27 @@ impl<'a> Cx<'a> {
         };
         let condition = condition?;
         let text = describe(&condition, &timing);
-        Some(Expectation { condition, timing, text, loc: self.loc(at) })
+        let expected_fail = self.expected(&d.expected)?;
+        Some(Expectation { condition, timing, text, loc: self.loc(at), expected_fail })
+    }
+
+    /// `expected: fail`, the only outcome a check can be marked with.
+    fn expected(&mut self, e: &Option<Spanned<String>>) -> Option<bool> {
+        match e {
+            None => Some(false),
+            Some(v) if v.value == "fail" => Some(true),
+            Some(v) => {
+                self.error(
+                    &v.referenced,
+                    format!("`expected: {}` is not an outcome hadrill knows", v.value),
+                    "unknown outcome",
+                    Some(
+                        "`expected: fail` marks a check known to fail on a sound set-up; leave it out otherwise".into(),
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn invariant(&mut self, i: &Spanned<InvariantDoc>) -> Option<Invariant> {
@@ -901,8 +921,18 @@ impl<'a> Cx<'a> {
                 );
                 return None;
             }
+            "unconfirmed-fence" if service.is_some() || nodes.is_some() => {
+                self.error(
+                    &i.referenced,
+                    "`unconfirmed-fence` is about every fence of the run; it takes neither `service` nor nodes",
+                    "cluster invariant",
+                    None,
+                );
+                return None;
+            }
             "active-on-two-nodes" => Never::ActiveOnTwoNodes { service },
             "recovery-before-fence" => Never::RecoveryBeforeFence { service },
+            "unconfirmed-fence" => Never::UnconfirmedFence,
             state => match (&service, nodes) {
                 (Some(_), Some(_)) => {
                     self.error(&i.referenced, "an invariant is about services or nodes, not both", "both", None);
@@ -911,8 +941,8 @@ impl<'a> Cx<'a> {
                 (Some(_), None) => Never::ServiceState { service, state: self.state(&d.never, Subject::Service)? },
                 (None, Some(nodes)) => Never::NodeState { nodes, state: self.state(&d.never, Subject::Node)? },
                 (None, None) => {
-                    let known = ["active-on-two-nodes", "recovery-before-fence"];
-                    let help = suggest(state, known).unwrap_or_else(|| "invariants: `active-on-two-nodes`, `recovery-before-fence`, or a state with `service:` or `node:`/`nodes:`".into());
+                    let known = ["active-on-two-nodes", "recovery-before-fence", "unconfirmed-fence"];
+                    let help = suggest(state, known).unwrap_or_else(|| "invariants: `active-on-two-nodes`, `recovery-before-fence`, `unconfirmed-fence`, or a state with `service:` or `node:`/`nodes:`".into());
                     self.error(
                         &d.never.referenced,
                         format!("`never: {state}` is not an invariant hadrill knows"),
@@ -924,7 +954,8 @@ impl<'a> Cx<'a> {
             },
         };
         let text = describe_never(&never);
-        Some(Invariant { never, text, loc: self.loc(&i.referenced) })
+        let expected_fail = self.expected(&d.expected)?;
+        Some(Invariant { never, text, loc: self.loc(&i.referenced), expected_fail })
     }
 
     // ---- steps --------------------------------------------------------------------
@@ -1368,7 +1399,10 @@ fn describe(c: &Pattern, t: &Timing) -> String {
     }
 }
 
-fn describe_never(n: &Never) -> String {
+/// The fence-truth invariant as checks name it.
+pub const UNCONFIRMED_FENCE: &str = "never: a fence the hypervisor did not confirm";
+
+pub fn describe_never(n: &Never) -> String {
     let svc = |s: &Option<String>| s.clone().unwrap_or_else(|| "any service".into());
     match n {
         Never::ActiveOnTwoNodes { service } => {
@@ -1378,6 +1412,7 @@ fn describe_never(n: &Never) -> String {
             format!("never: {} recovered before its node was fenced", svc(service))
         }
         Never::ServiceState { service, state } => format!("never: {} {state}", svc(service)),
+        Never::UnconfirmedFence => UNCONFIRMED_FENCE.into(),
         Never::NodeState { nodes, state } => {
             let who = match nodes {
                 NodeSet::One(n) => format!("node {n}"),

@@ -263,6 +263,15 @@ pub enum EventData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+    /// A node's liveness beacon, as the storage server saw it: hadrill's own writer on every
+    /// node, outside the HA stack, beating while the node runs at all. `alive`: its run of
+    /// beats began; otherwise its last beat. Evidence against a fence that did not happen.
+    Liveness {
+        node: String,
+        alive: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
     /// A command given to the cluster: the simulator's command list, or an operator action.
     Command {
         command: String,
@@ -292,6 +301,7 @@ impl EventData {
             EventData::ServiceError { .. } => "service-error",
             EventData::Tracking { .. } => "tracking",
             EventData::Workload { .. } => "workload",
+            EventData::Liveness { .. } => "liveness",
             EventData::Command { .. } => "command",
             EventData::Log { .. } => "log",
         }
@@ -310,7 +320,8 @@ impl EventData {
             | EventData::Lock { node, .. }
             | EventData::Quorum { node, .. }
             | EventData::ServiceOp { node, .. }
-            | EventData::Workload { node, .. } => Some(node),
+            | EventData::Workload { node, .. }
+            | EventData::Liveness { node, .. } => Some(node),
             EventData::Service { node, .. }
             | EventData::ServiceError { node, .. }
             | EventData::Command { node, .. }

@@ -178,7 +178,12 @@ fn line(e: &Event, roles: &Roles) -> Option<String> {
             let words: Vec<String> = command.split(' ').map(|w| roles.name(w).to_owned()).collect();
             format!("command {}", words.join(" "))
         }
-        EventData::Daemon { .. } | EventData::Lock { .. } | EventData::ServiceOp { .. } | EventData::Log { .. } => {
+        // A beacon says the node ran, which the power and node lines already say as behaviour.
+        EventData::Daemon { .. }
+        | EventData::Lock { .. }
+        | EventData::ServiceOp { .. }
+        | EventData::Log { .. }
+        | EventData::Liveness { .. } => {
             return None;
         }
     })

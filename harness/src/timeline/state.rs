@@ -43,6 +43,8 @@ pub enum PowerState {
     Off,
     /// A reset: watchdog expiry or reboot.
     Reset,
+    /// Suspended by the hypervisor: frozen with its memory, clocks and watchdog, not off.
+    Paused,
 }
 
 macro_rules! names {
@@ -66,7 +68,7 @@ macro_rules! names {
 
 names!(NodeState { Online => "online", Lost => "lost", Fencing => "fencing", Fenced => "fenced", Maintenance => "maintenance", Gone => "gone" });
 names!(ServiceState { Starting => "starting", Started => "started", Stopping => "stopping", Stopped => "stopped", Fence => "fence", Recovery => "recovery", Migrating => "migrating", Frozen => "frozen", Error => "error", Disabled => "disabled" });
-names!(PowerState { Running => "running", Off => "off", Reset => "reset" });
+names!(PowerState { Running => "running", Off => "off", Reset => "reset", Paused => "paused" });
 
 impl ServiceState {
     /// Whether a service in this state may be running somewhere (used by the split-brain

@@ -18,6 +18,10 @@ use crate::timeline::{Event, EventData, Seconds};
 /// Who the workload events are attributed to on the timeline.
 const BY: &str = "workload-observer";
 
+/// The service name of every node's liveness beacon: hadrill's writer outside the HA stack,
+/// whose beats become `liveness` events rather than a service's activity.
+pub const LIVENESS_SERVICE: &str = "hadrill-alive";
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum End {
@@ -139,11 +143,12 @@ pub fn activity(beats: &[Beat], gap: Duration, t0_ms: i64) -> Vec<Event> {
     let mut timed: Vec<(i64, u8, Event)> = Vec::new();
     for r in runs(beats, None, gap) {
         let at = |ms: i64| Seconds::from_millis(ms - t0_ms);
-        let event = |active: bool, seq: u64| EventData::Workload {
-            service: r.service.to_owned(),
-            node: r.node.to_owned(),
-            active,
-            seq: Some(seq),
+        let event = |active: bool, seq: u64| {
+            if r.service == LIVENESS_SERVICE {
+                EventData::Liveness { node: r.node.to_owned(), alive: active, seq: Some(seq) }
+            } else {
+                EventData::Workload { service: r.service.to_owned(), node: r.node.to_owned(), active, seq: Some(seq) }
+            }
         };
         timed.push((r.first_ms, 1, Event::new(at(r.first_ms), event(true, r.first_seq)).by(BY).at_line(r.first_line)));
         let silent = r.silent_ms();

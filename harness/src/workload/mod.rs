@@ -5,5 +5,7 @@
 mod analysis;
 mod parse;
 
-pub use analysis::{Downtime, Outage, Overlap, activity, downtime, downtime_with_gap, nominal_gap, overlaps};
+pub use analysis::{
+    Downtime, LIVENESS_SERVICE, Outage, Overlap, activity, downtime, downtime_with_gap, nominal_gap, overlaps,
+};
 pub use parse::{Beat, BeatKind, WorkloadError, parse_observer_log, read_observer_log};

@@ -58,7 +58,7 @@ pub fn real_vms_power_pull_and_link_down() {
     for vm in &lab.record().vms {
         let host = rt.block_on(fleet.session(&vm.node).unwrap().run("hostname", Duration::from_secs(60))).unwrap();
         assert_eq!(host.trim(), vm.node);
-        let off = fleet.offsets[&vm.node];
+        let off = &fleet.offsets[&vm.node];
         eprintln!(
             "e2e:   {:<8} qemu RSS {:>4} MiB (guest {} MiB), clock offset {:+.3} s ±{:.3}",
             vm.node,
@@ -130,7 +130,7 @@ pub fn real_vms_power_pull_and_link_down() {
 
     // 6. A guest fault, seen in node3's journal stream on the host clock.
     let node3 = fleet.session("node3").unwrap();
-    let mut journal = rt.block_on(JournalStream::start(node3, fleet.offsets["node3"], 0)).unwrap();
+    let mut journal = rt.block_on(JournalStream::start(node3, fleet.offsets["node3"].clone(), 0)).unwrap();
     let stop = FaultSpec::StopService { node: "node3".into(), unit: "rpcbind.service".into() };
     let rec = rt.block_on(apply_guest(node3, &stop, FaultAction::Inject, Duration::from_secs(60))).unwrap();
     let state = rt.block_on(node3.exec("systemctl is-active rpcbind.service", Duration::from_secs(60))).unwrap();
