@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hadrill::check::{EXIT_INVALID_INPUT, Verdict};
 use hadrill::image::{BuildOptions, BuiltImage, ImageCache, Recipe, default_recipes_dir};
-use hadrill::lab::{self, Lab, LabConfig};
+use hadrill::lab::{self, Lab, LabConfig, NodeWatchdog};
 use hadrill::node::Fleet;
 use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::run::{
@@ -506,7 +506,10 @@ fn run_one(
     }
     let mut cfg = LabConfig::new(&args.host.uri(), &args.host.state_dir(), cluster.nodes.len() as u32);
     cfg.node_memory_mib = cluster.memory_mib;
-    cfg.watchdog = sabotage.is_none_or(|s| s.hardware_watchdog());
+    cfg.watchdog = match sabotage.is_none_or(|s| s.hardware_watchdog()) {
+        true => NodeWatchdog::Reset,
+        false => NodeWatchdog::Absent,
+    };
     let im = match pve {
         Some((pve_img, _)) => {
             if cluster.memory_mib < PVE_MIN_MEMORY_MIB {
