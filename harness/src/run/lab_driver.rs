@@ -32,7 +32,7 @@ use super::lab_common::{
 use crate::lab::{DomainEvents, Lab};
 use crate::node::{Fleet, SshError};
 use crate::scenario::{Action, Fault};
-use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
+use crate::stack::pacemaker::{self as pcmk, AfterReady, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
 use crate::timeline::{Event, Seconds};
 use crate::workload;
 
@@ -160,6 +160,9 @@ pub struct LabDriver<'a> {
     options: LabDriverOptions,
     /// The stack's service ids, for the readiness gate.
     services: Vec<String>,
+    /// Nodes whose fencer a sabotage left without the `watchdog` device: the readiness gate
+    /// does not wait for it there.
+    no_fence_device: Vec<String>,
     /// Full journal exports, by node (collected at the end).
     pub journals: BTreeMap<String, Vec<u8>>,
     /// The observer's record as the storage server wrote it.
@@ -206,6 +209,7 @@ impl<'a> LabDriver<'a> {
             cancel,
             options,
             services,
+            no_fence_device: Vec::new(),
             journals: BTreeMap::new(),
             observer_log: None,
             problems: Vec::new(),
@@ -428,8 +432,13 @@ impl<'a> LabDriver<'a> {
                     h.watchdog = Some(true);
                 }
             }
-            let fencing = self.options.sabotage.is_none_or(|s| s.fencing_expected());
-            let why = pcmk::unready(status.as_ref(), &self.nodes, &self.services, &health, fencing);
+            let sabotage = self.options.sabotage;
+            let stonith = sabotage.is_none_or(|s| s.fencing_expected());
+            let device_on: Vec<String> = match sabotage.is_none_or(|s| s.fence_device_expected()) {
+                true => self.nodes.iter().filter(|n| !self.no_fence_device.contains(n)).cloned().collect(),
+                false => Vec::new(),
+            };
+            let why = pcmk::unready(status.as_ref(), &self.nodes, &self.services, &health, stonith, &device_on);
             if why.is_empty() {
                 info!(secs = format!("{:.1}", start.elapsed().as_secs_f64()), "cluster ready");
                 return Ok(());
@@ -450,7 +459,10 @@ impl<'a> LabDriver<'a> {
         let Some(status) = lock(&self.state).status.clone() else {
             return Err(DriverError::Infra("no cluster status to sabotage".into()));
         };
-        let Some((cmd, check)) = sabotage.after_ready(&status, resources, &self.nodes) else { return Ok(()) };
+        let after =
+            sabotage.after_ready(&status, resources, &self.nodes).map_err(|e| DriverError::Infra(e.to_string()))?;
+        let Some(AfterReady { run: cmd, check, no_fence_device }) = after else { return Ok(()) };
+        self.no_fence_device = no_fence_device;
         let node = self.any_node();
         self.rt
             .block_on(self.sessions.run(&node, &cmd, Duration::from_secs(60)))
