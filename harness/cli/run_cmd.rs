@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hadrill::check::{EXIT_INVALID_INPUT, Verdict};
 use hadrill::image::{BuildOptions, BuiltImage, ImageCache, Recipe, default_recipes_dir};
-use hadrill::lab::{self, Lab, LabConfig};
+use hadrill::lab::{self, Lab, LabConfig, NodeWatchdog};
 use hadrill::node::Fleet;
 use hadrill::report::{ReportInput, summary_text, write_reports};
 use hadrill::run::{
@@ -50,6 +50,28 @@ pub enum SabotageArg {
     /// Once the service runs, its failure budget is used up on every other node: a fault
     /// leaves it nowhere to go.
     RelocateExhausted,
+    /// sbd's watchdog timeout raised to 90 s in SBD_OPTS ("-1 90") while Pacemaker reads
+    /// SBD_WATCHDOG_TIMEOUT=10: peers declare a node self-fenced long before it resets.
+    ShortFenceTimeout,
+    /// The watchdog never resets (i6300esb with libvirt action 'none', softdog
+    /// soft_noboot=1): nothing resets a node whose sbd hangs.
+    WatchdogNoReset,
+    /// Once the service runs, a fence_watchdog device whose pcmk_host_list leaves out the node
+    /// that runs it: nothing can fence that node.
+    OneNodeUnfenceable,
+    /// The service's resource has no monitor operation: nobody notices it hang.
+    NoMonitor,
+    /// stonith-watchdog-timeout left unset with sbd running: resources start, but nothing
+    /// can fence.
+    NoWatchdogTimeout,
+    /// corosync and pacemaker started by hand, not enabled at boot: a node that restarts
+    /// stays out of the cluster.
+    NoAutostart,
+    /// Once the service runs, permanent bans (crm_resource --ban) of it from every other
+    /// node: a fault leaves it nowhere to go.
+    LeftoverBans,
+    /// The monitor operation has on-fail=ignore: a failed service is left where it is.
+    MonitorIgnored,
 }
 
 impl From<SabotageArg> for Sabotage {
@@ -58,6 +80,14 @@ impl From<SabotageArg> for Sabotage {
             SabotageArg::NoSbd => Sabotage::NoSbd,
             SabotageArg::NoWatchdog => Sabotage::NoWatchdog,
             SabotageArg::RelocateExhausted => Sabotage::RelocateExhausted,
+            SabotageArg::ShortFenceTimeout => Sabotage::ShortFenceTimeout,
+            SabotageArg::WatchdogNoReset => Sabotage::WatchdogNoReset,
+            SabotageArg::OneNodeUnfenceable => Sabotage::OneNodeUnfenceable,
+            SabotageArg::NoMonitor => Sabotage::NoMonitor,
+            SabotageArg::NoWatchdogTimeout => Sabotage::NoWatchdogTimeout,
+            SabotageArg::NoAutostart => Sabotage::NoAutostart,
+            SabotageArg::LeftoverBans => Sabotage::LeftoverBans,
+            SabotageArg::MonitorIgnored => Sabotage::MonitorIgnored,
         }
     }
 }
@@ -506,7 +536,7 @@ fn run_one(
     }
     let mut cfg = LabConfig::new(&args.host.uri(), &args.host.state_dir(), cluster.nodes.len() as u32);
     cfg.node_memory_mib = cluster.memory_mib;
-    cfg.watchdog = sabotage.is_none_or(|s| s.hardware_watchdog());
+    cfg.watchdog = sabotage.map_or(NodeWatchdog::Reset, |s| s.node_watchdog());
     let im = match pve {
         Some((pve_img, _)) => {
             if cluster.memory_mib < PVE_MIN_MEMORY_MIB {
@@ -820,4 +850,21 @@ fn write_junit(path: &Path, docs: &[String]) -> std::io::Result<()> {
 /// An executable on PATH, as `which` finds it.
 fn on_path(name: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p: &PathBuf| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    /// `--sabotage` offers every kind, under the name the reports print.
+    #[test]
+    fn every_sabotage_is_offered_under_its_name() {
+        let offered: Vec<Sabotage> = SabotageArg::value_variants().iter().map(|a| Sabotage::from(*a)).collect();
+        assert_eq!(offered, Sabotage::ALL);
+        for a in SabotageArg::value_variants() {
+            assert_eq!(a.to_possible_value().unwrap().get_name(), Sabotage::from(*a).name());
+        }
+    }
 }

@@ -18,4 +18,4 @@ pub use hypervisor::{Hypervisor, OwnedDomain, OwnedNetwork, Removed, RunState};
 pub use owner::{DomainOwner, NAMESPACE, NetRole, RunId, VmRole};
 pub use run::{GcReport, Lab, LabConfig, RunSummary, VmStatus, free_subnet, gc, list_runs, qemu_rss};
 pub use state::{LabRecord, NetRecord, RunDir, VmRecord, default_state_dir, holder_token, now_secs};
-pub use xml::{Accel, BuildBoot, BuildDomainSpec, DomainSpec, NetworkSpec, NicSpec};
+pub use xml::{Accel, BuildBoot, BuildDomainSpec, DomainSpec, NetworkSpec, NicSpec, NodeWatchdog};

@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use super::hypervisor::{Hypervisor, Removed, RunState};
 use super::owner::{NetRole, RunId, VmRole};
 use super::state::{LabRecord, NetRecord, RunDir, VmRecord, now_secs, run_dirs};
-use super::xml::{DomainSpec, NetworkSpec, NicSpec};
+use super::xml::{DomainSpec, NetworkSpec, NicSpec, NodeWatchdog};
 use super::{LabError, accel};
 use crate::image::{BuiltImage, CommandSpec, run_command};
 use crate::node::RunKey;
@@ -34,9 +34,10 @@ pub struct LabConfig {
     pub storage_memory_mib: u32,
     /// Whether to add the NFS server VM.
     pub with_storage: bool,
-    /// Whether the nodes have a watchdog: the emulated i6300esb, and softdog allowed. Off
-    /// only to break a set-up on purpose (no device, both modules blacklisted).
-    pub watchdog: bool,
+    /// The nodes' watchdog: the emulated i6300esb that resets, and softdog allowed. Otherwise
+    /// only to break a set-up on purpose: none (both modules blacklisted too), or one that
+    /// does not reset.
+    pub watchdog: NodeWatchdog,
     /// The storage VM's image when it is not the nodes' (a Proxmox VE node image would run
     /// the whole Proxmox stack just to serve NFS).
     pub storage_image: Option<BuiltImage>,
@@ -51,7 +52,7 @@ impl LabConfig {
             node_memory_mib: 768,
             storage_memory_mib: 512,
             with_storage: true,
-            watchdog: true,
+            watchdog: NodeWatchdog::Reset,
             storage_image: None,
         }
     }
@@ -254,9 +255,9 @@ impl Lab {
                 nfs,
             ));
         }
-        if !cfg.watchdog {
-            for s in specs.iter_mut().filter(|s| s.role == VmRole::Node) {
-                s.watchdog = false;
+        for s in specs.iter_mut().filter(|s| s.role == VmRole::Node) {
+            s.watchdog = cfg.watchdog;
+            if cfg.watchdog == NodeWatchdog::Absent {
                 s.cmdline.push_str(" module_blacklist=softdog,i6300esb");
             }
         }
@@ -328,7 +329,7 @@ impl Lab {
             nics,
             console_log: self.dir.console(node),
             holder: super::state::holder_token(),
-            watchdog: true,
+            watchdog: NodeWatchdog::Reset,
         }
     }
 

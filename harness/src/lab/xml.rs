@@ -158,6 +158,18 @@ pub struct NicSpec {
     pub ip: Ipv4Addr,
 }
 
+/// The emulated watchdog of a node VM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeWatchdog {
+    /// None.
+    Absent,
+    /// An i6300esb that resets the VM when it expires.
+    Reset,
+    /// An i6300esb whose expiry libvirt only reports (action `none`): the VM runs on. Only to
+    /// break a set-up on purpose.
+    ReportOnly,
+}
+
 /// Everything needed to write one VM's domain XML.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DomainSpec {
@@ -177,8 +189,7 @@ pub struct DomainSpec {
     pub console_log: PathBuf,
     /// `PID:START` of the creating process, recorded in the ownership mark.
     pub holder: String,
-    /// An emulated i6300esb that resets the VM when it expires.
-    pub watchdog: bool,
+    pub watchdog: NodeWatchdog,
 }
 
 /// A domain's opening up to its boot settings: name, title, ownership mark, memory, CPUs and
@@ -244,8 +255,10 @@ impl DomainSpec {
             "    <serial type='file'>\n      <source path='{}' append='on'/>\n      <target type='isa-serial' port='0'>\n        <model name='isa-serial'/>\n      </target>\n    </serial>",
             escape(&self.console_log.to_string_lossy())
         );
-        if self.watchdog {
-            x.push_str("    <watchdog model='i6300esb' action='reset'/>\n");
+        match self.watchdog {
+            NodeWatchdog::Absent => {}
+            NodeWatchdog::Reset => x.push_str("    <watchdog model='i6300esb' action='reset'/>\n"),
+            NodeWatchdog::ReportOnly => x.push_str("    <watchdog model='i6300esb' action='none'/>\n"),
         }
         x.push_str("    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
         x.push_str("    <memballoon model='none'/>\n");
@@ -390,15 +403,27 @@ mod tests {
             }],
             console_log: "/tmp/<console>.log".into(),
             holder: "1:2".into(),
-            watchdog: true,
+            watchdog: NodeWatchdog::Reset,
         }
     }
 
     #[test]
     fn a_node_without_a_watchdog_has_no_device() {
-        let x = DomainSpec { watchdog: false, ..spec() }.to_xml();
+        let x = DomainSpec { watchdog: NodeWatchdog::Absent, ..spec() }.to_xml();
         assert!(!x.contains("<watchdog"), "{x}");
         assert!(spec().to_xml().contains("<watchdog model='i6300esb'"));
+    }
+
+    #[test]
+    fn a_watchdog_that_only_reports_differs_from_the_sound_one_by_its_action() {
+        let sound = spec().to_xml();
+        let inert = DomainSpec { watchdog: NodeWatchdog::ReportOnly, ..spec() }.to_xml();
+        let changed: Vec<(&str, &str)> = sound.lines().zip(inert.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(
+            changed,
+            [("    <watchdog model='i6300esb' action='reset'/>", "    <watchdog model='i6300esb' action='none'/>")]
+        );
+        assert_eq!(sound.lines().count(), inert.lines().count());
     }
 
     #[test]

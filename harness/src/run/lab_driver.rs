@@ -35,7 +35,7 @@ use crate::check::Watched;
 use crate::lab::{DomainEvents, Lab};
 use crate::node::{ClockMap, ClockOffset, Fleet, SshError, Stall, measure_offset};
 use crate::scenario::{Action, Fault};
-use crate::stack::pacemaker::{self as pcmk, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
+use crate::stack::pacemaker::{self as pcmk, AfterReady, BootstrapPlan, ClusterStatus, NodeHealth, On, Sabotage};
 use crate::timeline::{Event, EventData, PowerState, Seconds};
 use crate::workload;
 
@@ -187,6 +187,9 @@ pub struct LabDriver<'a> {
     clocks: Arc<Mutex<Clocks>>,
     /// Clock measurements under way (after a resume, reset or power-on).
     remeasures: Vec<tokio::task::JoinHandle<()>>,
+    /// Nodes whose fencer a sabotage left without the `watchdog` device: the readiness gate
+    /// does not wait for it there.
+    no_fence_device: Vec<String>,
     /// Full journal exports, by node (collected at the end).
     pub journals: BTreeMap<String, Vec<u8>>,
     /// The observer's record as the storage server wrote it.
@@ -239,6 +242,7 @@ impl<'a> LabDriver<'a> {
             services,
             clocks: Arc::new(Mutex::new(clocks)),
             remeasures: Vec::new(),
+            no_fence_device: Vec::new(),
             journals: BTreeMap::new(),
             observer_log: None,
             problems: Vec::new(),
@@ -474,8 +478,13 @@ impl<'a> LabDriver<'a> {
                     h.watchdog = Some(true);
                 }
             }
-            let fencing = self.options.sabotage.is_none_or(|s| s.fencing_expected());
-            let why = pcmk::unready(status.as_ref(), &self.nodes, &self.services, &health, fencing);
+            let sabotage = self.options.sabotage;
+            let stonith = sabotage.is_none_or(|s| s.fencing_expected());
+            let device_on: Vec<String> = match sabotage.is_none_or(|s| s.fence_device_expected()) {
+                true => self.nodes.iter().filter(|n| !self.no_fence_device.contains(n)).cloned().collect(),
+                false => Vec::new(),
+            };
+            let why = pcmk::unready(status.as_ref(), &self.nodes, &self.services, &health, stonith, &device_on);
             if why.is_empty() {
                 info!(secs = format!("{:.1}", start.elapsed().as_secs_f64()), "cluster ready");
                 return Ok(());
@@ -496,7 +505,10 @@ impl<'a> LabDriver<'a> {
         let Some(status) = lock(&self.state).status.clone() else {
             return Err(DriverError::Infra("no cluster status to sabotage".into()));
         };
-        let Some((cmd, check)) = sabotage.after_ready(&status, resources, &self.nodes) else { return Ok(()) };
+        let after =
+            sabotage.after_ready(&status, resources, &self.nodes).map_err(|e| DriverError::Infra(e.to_string()))?;
+        let Some(AfterReady { run: cmd, check, no_fence_device }) = after else { return Ok(()) };
+        self.no_fence_device = no_fence_device;
         let node = self.any_node();
         self.rt
             .block_on(self.sessions.run(&node, &cmd, Duration::from_secs(60)))

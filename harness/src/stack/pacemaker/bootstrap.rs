@@ -14,6 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::Sabotage;
+use super::sabotage::SHORT_FENCE_SBD_TIMEOUT_S;
+use crate::lab::NodeWatchdog;
 use crate::scenario::ResourcePlan;
 
 /// Timers for the speed of the lab.
@@ -110,22 +112,35 @@ pub fn bootstrap_plan(
     authkey: &[u8],
     sabotage: Option<Sabotage>,
 ) -> BootstrapPlan {
-    let watchdog = sabotage.is_none_or(|s| s.hardware_watchdog());
+    let is = |kind: Sabotage| sabotage == Some(kind);
+    let watchdog = sabotage.is_none_or(|s| s.node_watchdog() != NodeWatchdog::Absent);
     let sbd = sabotage.is_none_or(|s| s.fencing_expected());
+    let mut sbd_file = sbd_defaults(profile, if watchdog { "/dev/watchdog" } else { "/dev/null" });
+    if is(Sabotage::ShortFenceTimeout) {
+        // sbd reads `-1` after SBD_WATCHDOG_TIMEOUT and keeps it; pacemakerd reads this file
+        // too (its unit's EnvironmentFile) but only the variable, to check
+        // stonith-watchdog-timeout against.
+        let _ = writeln!(sbd_file, "SBD_OPTS=\"-1 {SHORT_FENCE_SBD_TIMEOUT_S}\"");
+    }
     let mut files = vec![
         NodeFile { path: "/etc/corosync/corosync.conf", mode: 0o644, content: corosync_conf(cluster, nodes, profile) },
         NodeFile { path: "/etc/corosync/authkey.b64", mode: 0o400, content: format!("{}\n", BASE64.encode(authkey)) },
-        NodeFile {
-            path: "/etc/default/sbd",
-            mode: 0o644,
-            content: sbd_defaults(profile, if watchdog { "/dev/watchdog" } else { "/dev/null" }),
-        },
+        NodeFile { path: "/etc/default/sbd", mode: 0o644, content: sbd_file },
     ];
     if watchdog {
         files.push(NodeFile {
             path: "/etc/modules-load.d/hadrill-softdog.conf",
             mode: 0o644,
             content: "softdog\n".into(),
+        });
+    }
+    if is(Sabotage::WatchdogNoReset) {
+        // Nothing loads softdog before the plan's own commands (the i6300esb has a PCI
+        // alias, softdog none), so the option holds wherever it is loaded.
+        files.push(NodeFile {
+            path: "/etc/modprobe.d/hadrill-softdog.conf",
+            mode: 0o644,
+            content: "options softdog soft_noboot=1\n".into(),
         });
     }
     let every = |what: &str, run: String| Command { on: On::Every, what: what.into(), run };
@@ -156,7 +171,11 @@ pub fn bootstrap_plan(
         // Enabled so that a node reset by its watchdog or powered on again rejoins by itself;
         // the first start is the next command, once every VM has booted. One `enable` for
         // all three: each costs a daemon-reload, 50-120 s under TCG.
-        if sbd {
+        if is(Sabotage::NoAutostart) {
+            // sbd's enable only hooks it onto corosync and pacemaker (RequiredBy), as its
+            // documentation asks; it starts with them, by hand.
+            every("enable sbd only, not corosync and pacemaker", "systemctl enable sbd".into())
+        } else if sbd {
             every("enable sbd, corosync and pacemaker", "systemctl enable sbd corosync pacemaker".into())
         } else {
             every("enable corosync and pacemaker, disable sbd", "systemctl disable sbd && systemctl enable corosync pacemaker".into())
@@ -171,11 +190,18 @@ pub fn bootstrap_plan(
             ),
         ),
     ];
-    for (kind, name, value) in cluster_properties(profile, sbd) {
+    for (kind, name, value) in cluster_properties(profile, sbd, !is(Sabotage::NoWatchdogTimeout)) {
         commands
             .push(first(&format!("set {name}"), format!("crm_attribute --type {kind} --name {name} --update {value}")));
     }
-    let cib = configuration_cib(resources, nodes, profile);
+    let monitor = if is(Sabotage::NoMonitor) {
+        Monitor::Missing
+    } else if is(Sabotage::MonitorIgnored) {
+        Monitor::FailureIgnored
+    } else {
+        Monitor::Sound
+    };
+    let cib = resources_cib(resources, nodes, profile, monitor);
     commands.push(first(
         "define defaults and the HA resources",
         format!("cibadmin --modify --allow-create --scope configuration --xml-text '{cib}'"),
@@ -233,19 +259,21 @@ pub fn sbd_defaults(p: &Profile, device: &str) -> String {
 }
 
 /// (type, name, value) for `crm_attribute`. Without sbd, Pacemaker runs resources only with
-/// stonith disabled (and stops itself if stonith-watchdog-timeout is set).
-fn cluster_properties(p: &Profile, sbd: bool) -> Vec<(&'static str, &'static str, String)> {
+/// stonith disabled (and stops itself if stonith-watchdog-timeout is set). Without
+/// `watchdog_timeout` the timeout keeps its default, 0: no watchdog fencing.
+fn cluster_properties(p: &Profile, sbd: bool, watchdog_timeout: bool) -> Vec<(&'static str, &'static str, String)> {
     if !sbd {
         return vec![
             ("crm_config", "stonith-enabled", "false".into()),
             ("crm_config", "no-quorum-policy", "stop".into()),
         ];
     }
-    vec![
-        ("crm_config", "stonith-enabled", "true".into()),
-        ("crm_config", "stonith-watchdog-timeout", format!("{}s", p.stonith_watchdog_timeout_s)),
-        ("crm_config", "no-quorum-policy", "stop".into()),
-    ]
+    let mut v = vec![("crm_config", "stonith-enabled", "true".into())];
+    if watchdog_timeout {
+        v.push(("crm_config", "stonith-watchdog-timeout", format!("{}s", p.stonith_watchdog_timeout_s)));
+    }
+    v.push(("crm_config", "no-quorum-policy", "stop".into()));
+    v
 }
 
 /// The cluster's defaults and HA resources as one `<configuration>` fragment: a heartbeat
@@ -257,6 +285,19 @@ fn cluster_properties(p: &Profile, sbd: bool) -> Vec<(&'static str, &'static str
 /// → colocation INFINITY/-INFINITY. `max_relocate` has no Pacemaker counterpart: the error
 /// state is reached when the failure budget is used up on every node.
 pub fn configuration_cib(resources: &[ResourcePlan], nodes: &[NodeAddr], p: &Profile) -> String {
+    resources_cib(resources, nodes, p, Monitor::Sound)
+}
+
+/// The monitor operation each resource gets: only a sabotage changes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Monitor {
+    Sound,
+    Missing,
+    /// `on-fail=ignore`: a failed monitor neither counts nor moves the resource.
+    FailureIgnored,
+}
+
+fn resources_cib(resources: &[ResourcePlan], nodes: &[NodeAddr], p: &Profile, monitor: Monitor) -> String {
     // Defaults go in as XML: `crm_attribute --type rsc_defaults` wants a node context it
     // does not need, and fails without one.
     let defaults = format!(
@@ -286,7 +327,7 @@ pub fn configuration_cib(resources: &[ResourcePlan], nodes: &[NodeAddr], p: &Pro
 <operations>\
 <op id=\"{id}-start\" name=\"start\" interval=\"0s\" timeout=\"{}s\"/>\
 <op id=\"{id}-stop\" name=\"stop\" interval=\"0s\" timeout=\"{}s\"/>\
-<op id=\"{id}-monitor\" name=\"monitor\" interval=\"{}s\" timeout=\"{}s\"/>\
+{}\
 </operations>\
 </primitive>",
             r.max_restart + 1,
@@ -296,8 +337,7 @@ pub fn configuration_cib(resources: &[ResourcePlan], nodes: &[NodeAddr], p: &Pro
             // start touches the share synchronously: the first NFS automount can take 30 s.
             p.op_timeout_s * 2,
             p.op_timeout_s,
-            p.monitor_interval_s,
-            p.op_timeout_s,
+            monitor_op(id, p, monitor),
         );
         if let Some((group, restricted)) = &r.group {
             for (i, n) in group.iter().enumerate() {
@@ -329,6 +369,18 @@ pub fn configuration_cib(resources: &[ResourcePlan], nodes: &[NodeAddr], p: &Pro
         }
     }
     format!("<configuration><resources>{prim}</resources><constraints>{cons}</constraints>{defaults}</configuration>")
+}
+
+fn monitor_op(id: &str, p: &Profile, monitor: Monitor) -> String {
+    let on_fail = match monitor {
+        Monitor::Missing => return String::new(),
+        Monitor::Sound => "",
+        Monitor::FailureIgnored => " on-fail=\"ignore\"",
+    };
+    format!(
+        "<op id=\"{id}-monitor\" name=\"monitor\" interval=\"{}s\" timeout=\"{}s\"{on_fail}/>",
+        p.monitor_interval_s, p.op_timeout_s
+    )
 }
 
 #[cfg(test)]
@@ -379,9 +431,11 @@ mod tests {
         insta::assert_snapshot!(render(&plan));
     }
 
-    /// What each sabotage changes in the plan, as a diff against the sound one.
+    /// What each sabotage changes in the plan, as a diff against the sound one. XML goes one
+    /// element a line, so that a change in the CIB shows as the elements that changed.
     #[test]
     fn the_sabotaged_plans() {
+        let render = |p: &BootstrapPlan| render(p).replace("><", ">\n<");
         let sound = render(&bootstrap_plan("c", &nodes(), &resources(), &Profile::tcg(), &[1; 16], None));
         let mut out = String::new();
         for s in Sabotage::ALL {
@@ -396,6 +450,80 @@ mod tests {
             }
         }
         insta::assert_snapshot!(out);
+    }
+
+    /// Each sabotage's plan is the sound plan with exactly its own change: the files and
+    /// commands compared one by one.
+    #[test]
+    fn each_sabotage_changes_its_own_part_and_nothing_else() {
+        let plan = |s| bootstrap_plan("c", &nodes(), &resources(), &Profile::tcg(), &[1; 16], s);
+        let sound = plan(None);
+        let cib = |p: &BootstrapPlan| p.commands.last().unwrap().run.clone();
+        let monitor_op = "<op id=\"svc-monitor\" name=\"monitor\" interval=\"10s\" timeout=\"60s\"/>";
+        assert!(cib(&sound).contains(monitor_op));
+        for s in Sabotage::ALL {
+            let broken = plan(Some(s));
+            // (file, or command) of the sound plan → its replacement; a missing key is a
+            // removal, a missing value an addition.
+            let mut changed: Vec<(Option<String>, Option<String>)> = Vec::new();
+            let files = |p: &BootstrapPlan| {
+                p.files.iter().map(|f| format!("{} {:o}\n{}", f.path, f.mode, f.content)).collect::<Vec<_>>()
+            };
+            let cmds = |p: &BootstrapPlan| {
+                p.commands.iter().map(|c| format!("{:?} {}\n{}", c.on, c.what, c.run)).collect::<Vec<_>>()
+            };
+            for (a, b) in [(files(&sound), files(&broken)), (cmds(&sound), cmds(&broken))] {
+                changed.extend(a.iter().filter(|x| !b.contains(x)).map(|x| (Some(x.clone()), None)));
+                changed.extend(b.iter().filter(|x| !a.contains(x)).map(|x| (None, Some(x.clone()))));
+            }
+            let n = changed.len();
+            match s {
+                Sabotage::RelocateExhausted | Sabotage::OneNodeUnfenceable | Sabotage::LeftoverBans => {
+                    assert_eq!(broken, sound, "{s} acts only once the cluster is ready")
+                }
+                Sabotage::ShortFenceTimeout => {
+                    let sbd = |p: &BootstrapPlan| p.files.iter().find(|f| f.path == "/etc/default/sbd").unwrap().content.clone();
+                    assert_eq!(sbd(&broken), format!("{}SBD_OPTS=\"-1 90\"\n", sbd(&sound)));
+                    assert!(sbd(&broken).contains("SBD_WATCHDOG_TIMEOUT=10\n"), "Pacemaker still reads 10 s");
+                    assert_eq!(n, 2, "{s}: {changed:#?}");
+                }
+                Sabotage::WatchdogNoReset => {
+                    assert_eq!(
+                        changed,
+                        [(None, Some("/etc/modprobe.d/hadrill-softdog.conf 644\noptions softdog soft_noboot=1\n".into()))]
+                    );
+                }
+                Sabotage::NoMonitor | Sabotage::MonitorIgnored => {
+                    // Every resource's monitor, and nothing else in the CIB.
+                    let mut want = cib(&sound);
+                    for id in ["svc", "other"] {
+                        let op = monitor_op.replace("svc", id);
+                        assert!(want.contains(&op), "{want}");
+                        let new =
+                            if s == Sabotage::NoMonitor { String::new() } else { op.replace("/>", " on-fail=\"ignore\"/>") };
+                        want = want.replace(&op, &new);
+                    }
+                    assert_eq!(cib(&broken), want, "{s}");
+                    assert_eq!(n, 2, "{s}: only the CIB command: {changed:#?}");
+                }
+                Sabotage::NoWatchdogTimeout => assert_eq!(
+                    changed,
+                    [(
+                        Some("First set stonith-watchdog-timeout\ncrm_attribute --type crm_config --name stonith-watchdog-timeout --update 20s".into()),
+                        None
+                    )]
+                ),
+                Sabotage::NoAutostart => assert_eq!(
+                    changed,
+                    [
+                        (Some("Every enable sbd, corosync and pacemaker\nsystemctl enable sbd corosync pacemaker".into()), None),
+                        (None, Some("Every enable sbd only, not corosync and pacemaker\nsystemctl enable sbd".into())),
+                    ]
+                ),
+                // Their changes are pinned by the sabotaged plans' snapshot.
+                Sabotage::NoSbd | Sabotage::NoWatchdog => assert!(n > 0),
+            }
+        }
     }
 
     #[test]

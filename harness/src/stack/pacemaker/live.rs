@@ -63,14 +63,15 @@ pub struct NodeHealth {
 /// online, clean and in the quorate partition of a DC, fencing enabled with the watchdog
 /// device registered on every node, no daemon respawned for being unresponsive, every
 /// service started (notes/tcg-lab.md: a fault on a cluster that only looks ready stalls it).
-/// Without `fencing` (a set-up broken on purpose to have none) stonith and the watchdog
-/// device are not asked for.
+/// A set-up broken on purpose may have no stonith (`stonith` false) or the device on fewer
+/// nodes: only the fencers of `device_on` are asked for it (every node, when sound).
 pub fn unready(
     status: Option<&ClusterStatus>,
     nodes: &[String],
     services: &[String],
     health: &[NodeHealth],
-    fencing: bool,
+    stonith: bool,
+    device_on: &[String],
 ) -> Vec<String> {
     let mut why = Vec::new();
     let Some(s) = status else {
@@ -81,7 +82,7 @@ pub fn unready(
         (Some(dc), Some(false) | None) => why.push(format!("the partition of {dc} has no quorum")),
         _ => {}
     }
-    if fencing && !s.stonith_enabled {
+    if stonith && !s.stonith_enabled {
         why.push("stonith-enabled is false".into());
     }
     for n in nodes {
@@ -93,7 +94,7 @@ pub fn unready(
     }
     for n in nodes {
         match health.iter().find(|h| &h.node == n) {
-            _ if !fencing => {}
+            _ if !device_on.contains(n) => {}
             None | Some(NodeHealth { watchdog: None, .. }) => why.push(format!("{n}: fence devices not known")),
             Some(NodeHealth { watchdog: Some(false), .. }) => {
                 why.push(format!("{n}: the fencer has no `watchdog` device"))
@@ -234,26 +235,29 @@ mod tests {
     fn a_healthy_cluster_is_ready_and_every_gap_is_named() {
         let ok = parse_crm_mon(&fixture("crm_mon/healthy.xml")).unwrap();
         let svc = vec!["svc".to_owned()];
-        assert_eq!(unready(Some(&ok), &nodes(), &svc, &healthy(), true), Vec::<String>::new());
-        assert_eq!(unready(None, &nodes(), &svc, &healthy(), true), ["crm_mon has not answered yet"]);
+        let all = nodes();
+        assert_eq!(unready(Some(&ok), &all, &svc, &healthy(), true, &all), Vec::<String>::new());
+        assert_eq!(unready(None, &all, &svc, &healthy(), true, &all), ["crm_mon has not answered yet"]);
         let mut no_dog = healthy();
         no_dog[1].watchdog = Some(false);
         no_dog[2].ipc_trouble = true;
-        let why = unready(Some(&ok), &nodes(), &svc, &no_dog, true);
+        let why = unready(Some(&ok), &all, &svc, &no_dog, true, &all);
         assert!(why.iter().any(|w| w.contains("node2: the fencer has no `watchdog`")), "{why:?}");
         assert!(why.iter().any(|w| w.contains("node3") && w.contains("unresponsive to ipc")), "{why:?}");
         let lost = parse_crm_mon(&fixture("crm_mon/node-lost.xml")).unwrap();
-        let why = unready(Some(&lost), &nodes(), &svc, &healthy(), true);
+        let why = unready(Some(&lost), &all, &svc, &healthy(), true, &all);
         assert!(why.iter().any(|w| w.starts_with("node1 is")), "{why:?}");
         let no_quorum = parse_crm_mon(&fixture("crm_mon/no-quorum.xml")).unwrap();
-        assert!(unready(Some(&no_quorum), &nodes(), &svc, &healthy(), true).iter().any(|w| w.contains("no quorum")));
-        let why = unready(Some(&ok), &nodes(), &["nosuch".to_owned()], &healthy(), true);
+        assert!(unready(Some(&no_quorum), &all, &svc, &healthy(), true, &all).iter().any(|w| w.contains("no quorum")));
+        let why = unready(Some(&ok), &all, &["nosuch".to_owned()], &healthy(), true, &all);
         assert_eq!(why, ["nosuch is not configured"]);
         // Without fencing by design, a fencer without its device is no reason to wait.
-        assert_eq!(
-            unready(Some(&ok), &nodes(), &svc, &no_dog, false),
-            ["node3: pacemakerd respawned a daemon \"unresponsive to ipc\""]
-        );
+        let ipc = ["node3: pacemakerd respawned a daemon \"unresponsive to ipc\""];
+        assert_eq!(unready(Some(&ok), &all, &svc, &no_dog, false, &[]), ipc);
+        // Nor a fencer left without it on purpose, while stonith is still asked for.
+        let others: Vec<String> = all.iter().filter(|n| *n != "node2").cloned().collect();
+        assert_eq!(unready(Some(&ok), &all, &svc, &no_dog, true, &others), ipc);
+        assert_eq!(unready(Some(&ok), &all, &svc, &no_dog, true, &[]), ipc);
     }
 
     #[test]

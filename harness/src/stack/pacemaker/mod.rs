@@ -28,7 +28,7 @@ pub use live::{
     lists_watchdog, stack_entries, unready,
 };
 pub use read::read_journal;
-pub use sabotage::Sabotage;
+pub use sabotage::{AfterReady, SHORT_FENCE_SBD_TIMEOUT_S, Sabotage, SabotageError};
 pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
 pub use status::{ClusterStatus, FailCount, Group, Node, Resource, ServiceView, error_state, parse_crm_mon};
 pub use xml::INFINITY;
