@@ -627,7 +627,8 @@ fn judge(
     let RunResult { mut timeline, mut evaluation, stopped, .. } = result;
     timeline.meta.source = Some(file.display().to_string());
     timeline.meta.start = jiff::Timestamp::try_from(t0).ok().map(|t| t.to_string());
-    timeline.meta.setup = sabotage.map(|s| format!("broken on purpose ({s}): {}", s.about()));
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    timeline.meta.setup = sabotage.map(|s| s.setup_note(stem, &evaluation.checks));
     let roles = Roles::infer(&timeline, &evaluation.roles);
     let snap = snapshot(&timeline, &roles);
     evaluation.roles = roles;

@@ -407,10 +407,10 @@ impl Eval<'_> {
         }
     }
 
-    /// Every acknowledged fence judged against the hypervisor (see `fence`).
-    fn fence_truth(&mut self) -> CheckResult {
-        let mut r = CheckResult {
-            name: UNCONFIRMED_FENCE.into(),
+    /// An invariant's result before it is decided: inconclusive, over the judged window.
+    fn never_check(&self, name: String) -> CheckResult {
+        CheckResult {
+            name,
             kind: CheckKind::Never,
             subject: Subject::Cluster,
             verdict: Verdict::Inconclusive,
@@ -422,12 +422,19 @@ impl Eval<'_> {
             location: None,
             evidence: None,
             expected_fail: false,
-        };
+        }
+    }
+
+    /// Every acknowledged fence judged against the hypervisor (see `fence`).
+    fn fence_truth(&mut self) -> CheckResult {
+        let mut r = self.never_check(UNCONFIRMED_FENCE.into());
         let audits = fence::audit(self.timeline, self.from, !self.watched.power_fencing);
         let hv = fence::hypervisor_events(self.timeline);
-        r.evidence = Some(format!("the hypervisor's power events: {hv}; fences acknowledged: {}", audits.len()));
+        r.evidence = Some(format!("the hardware's power events: {hv}; fences acknowledged: {}", audits.len()));
         let end = self.timeline.end();
-        if let Some(a) = audits.iter().find(|a| matches!(a.finding, Finding::Refuted { .. })) {
+        if self.timeline.events.is_empty() {
+            r.message = "the timeline is empty: nothing was observed".into();
+        } else if let Some(a) = audits.iter().find(|a| matches!(a.finding, Finding::Refuted { .. })) {
             r.verdict = Verdict::Fail;
             r.seen = Some(a.acked_at);
             r.message = a.describe();
@@ -455,20 +462,9 @@ impl Eval<'_> {
             r.expected_fail = inv.expected_fail;
             return r;
         }
-        let mut r = CheckResult {
-            name: inv.text.clone(),
-            kind: CheckKind::Never,
-            subject: Subject::Cluster,
-            verdict: Verdict::Inconclusive,
-            message: String::new(),
-            from: Some(self.from.unwrap_or(Seconds::ZERO)),
-            until: Some(self.timeline.end()),
-            seen: None,
-            measured: None,
-            location: Some(inv.loc.to_string()),
-            evidence: None,
-            expected_fail: inv.expected_fail,
-        };
+        let mut r = self.never_check(inv.text.clone());
+        r.location = Some(inv.loc.to_string());
+        r.expected_fail = inv.expected_fail;
         let counts = |t: Seconds| self.from.is_none_or(|f| t >= f);
         if self.timeline.events.is_empty() {
             r.message = "the timeline is empty: nothing was observed".into();
@@ -494,7 +490,7 @@ impl Eval<'_> {
                         runs.iter().filter(|w| w.ended.is_some()).count()
                     )
                 };
-                if let Some((a, b, lo, hi)) = first_overlap(&runs, end, &counts) {
+                if let Some((a, b, lo, hi)) = first_overlap(&runs, end, counts) {
                     r.verdict = Verdict::Fail;
                     r.seen = Some(lo);
                     r.measured = Some(hi - lo);
@@ -569,6 +565,22 @@ impl Eval<'_> {
                 // the service elsewhere, or PVE putting it into `recovery`, is what must wait
                 // for the lost node to be fenced.
                 let mut recoveries = 0;
+                // A fence acknowledgement the hypervisor's record refutes fenced nothing (rank
+                // 1 over rank 3): the node's loss stays unfenced.
+                let audits = fence::audit(self.timeline, None, !self.watched.power_fencing);
+                let refuted: Vec<&FenceAudit> =
+                    audits.iter().filter(|a| matches!(a.finding, Finding::Refuted { .. })).collect();
+                let refuted_ack = |e: &Event| match &e.data {
+                    EventData::Fence { node, phase: FencePhase::Acknowledged } => {
+                        refuted.iter().find(|a| &a.node == node && a.acks.contains(&e.t)).copied()
+                    }
+                    _ => None,
+                };
+                r.evidence = Some(format!(
+                    "the stack's fence acknowledgements: {} fence(s), {} refuted by the hardware's record",
+                    audits.len(),
+                    refuted.len()
+                ));
                 for e in &self.timeline.events {
                     let moved = match &e.data {
                         EventData::Service { service: s, to_state: Some(ServiceState::Recovery), .. } => {
@@ -600,16 +612,29 @@ impl Eval<'_> {
                         {
                             r.verdict = Verdict::Fail;
                             r.seen = Some(e.t);
+                            let why = refuted
+                                .iter()
+                                .find(|a| &a.node == *n && a.acked_at <= e.t)
+                                .map(|a| format!(" (its fence acknowledged at t={} was refuted)", a.acked_at))
+                                .unwrap_or_default();
                             r.message = match to {
-                                Some(m) => format!("{s} was started on {m} at t={} before {n} was fenced", e.t),
+                                Some(m) => format!("{s} was started on {m} at t={} before {n} was fenced{why}", e.t),
                                 None => {
-                                    format!("{s} was put into recovery from {n} at t={} before {n} was fenced", e.t)
+                                    format!(
+                                        "{s} was put into recovery from {n} at t={} before {n} was fenced{why}",
+                                        e.t
+                                    )
                                 }
                             };
                             return r;
                         }
                     }
                     model.apply(e);
+                    if let Some(a) = refuted_ack(e)
+                        && let Some(v) = model.nodes.get_mut(&a.node)
+                    {
+                        v.unfenced_loss = true;
+                    }
                 }
                 // Unlike split brain, this needs nothing observed to hold: no recovery at all
                 // cannot have come too early.
@@ -968,6 +993,21 @@ mod tests {
         assert_eq!(fence.verdict, Verdict::Fail, "{fence:#?}");
         assert!(fence.message.contains("REFUTED") && fence.message.contains("seq 80"), "{}", fence.message);
         assert_eq!(e.fences.len(), 1);
+    }
+
+    #[test]
+    fn a_refuted_fence_does_not_count_as_fenced_for_recovery() {
+        let p = plan("name: t\ninvariants:\n  - { never: recovery-before-fence }\n");
+        let e = evaluate(&false_pass(), &p, &Bindings::default());
+        let c = &e.checks[0];
+        assert_eq!(c.verdict, Verdict::Fail, "{c:#?}");
+        assert!(
+            c.message.contains(
+                "svc was started on node1 at t=47 before node2 was fenced (its fence acknowledged at t=46 was refuted)"
+            ),
+            "{}",
+            c.message
+        );
     }
 
     #[test]

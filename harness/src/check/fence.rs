@@ -21,12 +21,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::timeline::{Event, EventData, FencePhase, NodeState, PowerState, Seconds, Timeline};
+use crate::timeline::{Event, EventData, FaultKind, FencePhase, NodeState, PowerState, Seconds, Timeline};
 
-/// Who speaks for the hardware: hadrill's libvirt watcher, or the Proxmox HA simulator's
-/// simulated hardware.
+/// Whether the hardware itself speaks: a power or watchdog event from hadrill's libvirt
+/// watcher (`hypervisor`), or from the Proxmox HA simulator's simulated hardware (`hardware`,
+/// and the `cmdlist`, `shutdown`, `reboot` and `watchdog` sources it executes power commands
+/// for). A node's own report (`node1/...`) is never the hardware's word.
 pub fn from_hypervisor(e: &Event) -> bool {
-    matches!(e.by.as_deref(), Some("hypervisor" | "hardware"))
+    matches!(e.data, EventData::Power { .. } | EventData::Watchdog { .. }) && !by_a_node(e)
 }
 
 /// What the hypervisor said of one fence.
@@ -53,6 +55,9 @@ pub struct FenceAudit {
     pub by: Vec<String>,
     #[serde(flatten)]
     pub finding: Finding,
+    /// When each acknowledgement of this fence came (the first is `acked_at`).
+    #[serde(skip)]
+    pub acks: Vec<Seconds>,
 }
 
 impl FenceAudit {
@@ -76,7 +81,8 @@ impl FenceAudit {
     }
 }
 
-/// A power event of the hypervisor that ends a node's run of life.
+/// A power event of the hypervisor that ends a node's run of life; also the power pull the
+/// harness (or the simulator's command list) did itself, which is the hardware's act.
 fn went_down<'a>(e: &'a Event, node: &str) -> Option<(PowerState, Option<&'a str>)> {
     match &e.data {
         EventData::Power { node: n, state: s @ (PowerState::Off | PowerState::Reset), reason }
@@ -84,8 +90,40 @@ fn went_down<'a>(e: &'a Event, node: &str) -> Option<(PowerState, Option<&'a str
         {
             Some((*s, reason.as_deref()))
         }
+        EventData::Fault { node: n, fault: FaultKind::PowerOff, .. } if n == node && !by_a_node(e) => {
+            Some((PowerState::Off, Some("pulled (the fault)")))
+        }
         _ => None,
     }
+}
+
+/// A new life of the node: powered on or started (not resumed: that is the same life).
+fn came_up(e: &Event, node: &str) -> bool {
+    match &e.data {
+        EventData::Power { node: n, state: PowerState::Running, reason } => {
+            n == node && from_hypervisor(e) && reason.as_deref() != Some("resumed")
+        }
+        EventData::Fault { node: n, fault: FaultKind::PowerOn, .. } => n == node && !by_a_node(e),
+        _ => false,
+    }
+}
+
+fn is_resume(e: &Event) -> bool {
+    matches!(&e.data, EventData::Power { state: PowerState::Running, reason: Some(r), .. } if r == "resumed")
+}
+
+/// Whether the hypervisor's last word on `node` in `before` was that it paused.
+fn was_paused(before: &[Event], node: &str) -> bool {
+    before
+        .iter()
+        .rev()
+        .find(|e| from_hypervisor(e) && matches!(&e.data, EventData::Power { node: n, .. } if n == node))
+        .is_some_and(|e| matches!(e.data, EventData::Power { state: PowerState::Paused, .. }))
+}
+
+/// Whether a node reported this itself (`node1/crm`), rather than the hardware or the harness.
+fn by_a_node(e: &Event) -> bool {
+    e.by.as_deref().is_none_or(|b| b.contains('/'))
 }
 
 fn describe_down(state: PowerState, reason: Option<&str>) -> String {
@@ -110,8 +148,10 @@ fn sign_of_life(e: &Event, node: &str) -> Option<String> {
             Some(s) => format!("its liveness beacon reached the storage server (seq {s})"),
             None => "its liveness beacon reached the storage server".into(),
         }),
-        EventData::Power { node: n, state: PowerState::Running, reason } if n == node && from_hypervisor(e) => {
-            Some(format!("the hypervisor saw it {}", reason.as_deref().unwrap_or("running")))
+        EventData::Power { node: n, state: PowerState::Running, reason: Some(r) }
+            if n == node && from_hypervisor(e) && r == "resumed" =>
+        {
+            Some("the hypervisor saw it resumed".to_owned())
         }
         _ => {
             let by = e.by.as_deref()?;
@@ -139,8 +179,8 @@ fn online(e: &Event, node: &str) -> bool {
 /// watchdog (a reset after the acknowledgement may be the node keeping its word).
 pub fn audit(timeline: &Timeline, from: Option<Seconds>, self_fencing: bool) -> Vec<FenceAudit> {
     let ev = &timeline.events;
-    // Group acknowledgements into fences: (node, index of the earliest, every source).
-    let mut rounds: Vec<(String, usize, Vec<String>)> = Vec::new();
+    // Group acknowledgements into fences: (node, index of the earliest, every source, every time).
+    let mut rounds: Vec<(String, usize, Vec<String>, Vec<Seconds>)> = Vec::new();
     // node → index into `rounds` of its open fence (no loss since its acknowledgement).
     let mut open: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, e) in ev.iter().enumerate() {
@@ -151,10 +191,11 @@ pub fn audit(timeline: &Timeline, from: Option<Seconds>, self_fencing: bool) -> 
                     if !rounds[r].2.contains(&by) {
                         rounds[r].2.push(by);
                     }
+                    rounds[r].3.push(e.t);
                 }
                 None => {
                     open.insert(node.clone(), rounds.len());
-                    rounds.push((node.clone(), i, vec![by]));
+                    rounds.push((node.clone(), i, vec![by], vec![e.t]));
                 }
             }
         } else if let Some(n) = e.data.node()
@@ -165,14 +206,14 @@ pub fn audit(timeline: &Timeline, from: Option<Seconds>, self_fencing: bool) -> 
     }
     let end = timeline.end();
     let mut out = Vec::new();
-    for (k, (node, i, by)) in rounds.iter().enumerate() {
+    for (k, (node, i, by, acks)) in rounds.iter().enumerate() {
         let ack = ev[*i].t;
         if from.is_some_and(|f| ack < f) {
             continue;
         }
         // Where this fence's story begins: the node's last arrival online, or the end of its
         // previous fence, whichever is later.
-        let prev_ack = rounds[..k].iter().rev().find(|(n, ..)| n == node).map(|(_, j, _)| *j);
+        let prev_ack = rounds[..k].iter().rev().find(|(n, ..)| n == node).map(|(_, j, ..)| *j);
         let start = ev[..*i]
             .iter()
             .rposition(|e| online(e, node))
@@ -181,19 +222,31 @@ pub fn audit(timeline: &Timeline, from: Option<Seconds>, self_fencing: bool) -> 
             .max()
             .map(|j| j + 1)
             .unwrap_or(0);
-        let confirmed = ev[start..=*i].iter().rev().find_map(|e| went_down(e, node).map(|d| (e.t, d)));
-        let finding = if let Some((at, (state, reason))) = confirmed {
-            Finding::Confirmed { at, what: describe_down(state, reason) }
+        // Powered off or reset in the window; or powered on anew, which says the life the
+        // cluster lost had ended (the simulator starts nodes that way).
+        let confirmed = ev[start..=*i].iter().rev().find_map(|e| {
+            went_down(e, node)
+                .map(|(state, reason)| (e.t, describe_down(state, reason)))
+                .or_else(|| came_up(e, node).then(|| (e.t, "it was powered on anew (a new life)".to_owned())))
+        });
+        let finding = if let Some((at, what)) = confirmed {
+            Finding::Confirmed { at, what }
         } else {
-            // After the acknowledgement, until the node next goes down.
+            // After the acknowledgement, until the node next goes down (or comes up anew: a
+            // life that began after it is not the one the fence was about).
             let after = &ev[*i + 1..];
             let down = after.iter().find_map(|e| went_down(e, node).map(|d| (e.t, d)));
-            let until = down.map(|(t, _)| t).unwrap_or(end);
+            let until =
+                after.iter().find(|e| went_down(e, node).is_some() || came_up(e, node)).map(|e| e.t).unwrap_or(end);
             let life = after
                 .iter()
-                .take_while(|e| e.t < until || (e.t == until && went_down(e, node).is_none()))
-                .filter(|e| e.t > ack)
-                .find_map(|e| sign_of_life(e, node).map(|what| (e.t, what)));
+                .enumerate()
+                .take_while(|(_, e)| e.t < until)
+                .filter(|(_, e)| e.t > ack)
+                // libvirt also says `resumed` when it starts a domain: only a resume from a
+                // pause is the same life going on.
+                .filter(|(j, e)| !is_resume(e) || was_paused(&ev[..*i + 1 + j], node))
+                .find_map(|(_, e)| sign_of_life(e, node).map(|what| (e.t, what)));
             match (life, down) {
                 (Some((at, what)), _) => Finding::Refuted { at, what },
                 (None, Some((at, (state, reason)))) if self_fencing => {
@@ -211,14 +264,18 @@ pub fn audit(timeline: &Timeline, from: Option<Seconds>, self_fencing: bool) -> 
                 },
             }
         };
-        out.push(FenceAudit { node: node.clone(), acked_at: ack, by: by.clone(), finding });
+        out.push(FenceAudit { node: node.clone(), acked_at: ack, by: by.clone(), finding, acks: acks.clone() });
     }
     out
 }
 
-/// How many hypervisor events the timeline holds.
+/// How many power events of the hardware (the hypervisor's, and the power faults the harness
+/// or the simulator's command list applied) the timeline holds.
 pub fn hypervisor_events(timeline: &Timeline) -> usize {
-    timeline.events.iter().filter(|e| from_hypervisor(e)).count()
+    let power_fault = |e: &Event| {
+        matches!(e.data, EventData::Fault { fault: FaultKind::PowerOff | FaultKind::PowerOn, .. }) && !by_a_node(e)
+    };
+    timeline.events.iter().filter(|e| from_hypervisor(e) || power_fault(e)).count()
 }
 
 #[cfg(test)]
@@ -364,6 +421,22 @@ mod tests {
             matches!(&a[0].finding, Finding::Refuted { at, what } if *at == Seconds::from_millis(99_000) && what.contains("beacon")),
             "{a:?}"
         );
+    }
+
+    /// libvirt starts a domain with `resumed` and `started` a millisecond apart: that is a new
+    /// life, not the old one going on.
+    #[test]
+    fn a_start_is_not_a_resume() {
+        let t = timeline(
+            vec![
+                node(22.0, "node2", NodeState::Lost, "node1/crm_mon"),
+                ack(46.0, "node2", "node1/pacemaker-fenced"),
+                power(60.0, "node2", PowerState::Running, "resumed"),
+                power(60.001, "node2", PowerState::Running, "started"),
+            ],
+            300.0,
+        );
+        assert!(matches!(audit(&t, None, true)[0].finding, Finding::Unconfirmed { .. }), "{:?}", audit(&t, None, true));
     }
 
     #[test]

@@ -304,11 +304,17 @@ impl<'a> LabDriver<'a> {
             ))
             .map_err(|e| infra("making the heartbeat directory", e))?;
         let t = Instant::now();
+        // Retried: a node that asks before the storage VM's NFS server is up gets ENODEV from
+        // the automount at once (seen when the storage VM answered SSH last).
         self.on_every(
             &self.nodes.clone(),
             "mounting the share",
-            &format!("timeout 170 ls -d {}/heartbeat/.", pcmk::SHARED_DIR),
-            Duration::from_secs(180),
+            &format!(
+                "end=$(($(date +%s) + 170)); until timeout 170 ls -d {dir}/heartbeat/. >/dev/null 2>&1; do \
+                 [ \"$(date +%s)\" -lt \"$end\" ] || exec ls -d {dir}/heartbeat/.; sleep 3; done",
+                dir = pcmk::SHARED_DIR
+            ),
+            Duration::from_secs(360),
         )?;
         info!(secs = format!("{:.1}", t.elapsed().as_secs_f64()), "shared storage mounted on every node");
         self.start_observer(&storage)?;

@@ -7,31 +7,27 @@ mod pve_identity;
 mod run_e2e;
 mod testdriver;
 
+use hadrill::stack::pacemaker::Sabotage;
 use libtest_mimic::Trial;
 
 use crate::support::{skipped, trial};
 
-/// Sensitivity runs: (trial, scenario, sabotage, expectations that must be reported FAIL).
-const SENSITIVITY: [(&str, &str, &str, &[&str]); 3] = [
-    (
-        "sabotage_no_sbd_fails_power_pull",
-        "scenarios/pacemaker/power-pull.yaml",
-        "no-sbd",
-        &["node victim fenced within 1m30s after pull"],
-    ),
-    (
-        "sabotage_no_watchdog_fails_sbd_hang",
-        "scenarios/pacemaker/sbd-hang.yaml",
-        "no-watchdog",
-        &["node victim power reset within 1m after hang"],
-    ),
-    (
-        "sabotage_relocate_exhausted_fails_power_pull",
-        "scenarios/pacemaker/power-pull.yaml",
-        "relocate-exhausted",
-        &["service svc started not on victim within 2m after pull"],
-    ),
-];
+/// Sensitivity runs, the whole sabotage matrix: (trial, scenario, sabotage, expectations that
+/// must be reported FAIL), from `Sabotage::caught_by`.
+fn sensitivity() -> Vec<(String, String, &'static str, &'static [&'static str])> {
+    Sabotage::ALL
+        .iter()
+        .map(|s| {
+            let (scenario, failed) = s.caught_by();
+            (
+                format!("sabotage_{}_fails_{}", s.name().replace('-', "_"), scenario.replace('-', "_")),
+                format!("scenarios/pacemaker/{scenario}.yaml"),
+                s.name(),
+                failed,
+            )
+        })
+        .collect()
+}
 
 /// Real-VM trials take the host's CPUs for minutes; two labs at once would starve both.
 fn one_lab_at_a_time() -> std::sync::MutexGuard<'static, ()> {
@@ -88,10 +84,10 @@ pub fn trials() -> Vec<Trial> {
             let _one = one_lab_at_a_time();
             run_e2e::power_pull_passes()
         }));
-        for (name, scenario, sabotage, failed) in SENSITIVITY {
+        for (name, scenario, sabotage, failed) in sensitivity() {
             out.push(trial(format!("lab::run_e2e::{name}"), move || {
                 let _one = one_lab_at_a_time();
-                run_e2e::sabotage_fails(scenario, sabotage, failed)
+                run_e2e::sabotage_fails(&scenario, sabotage, failed)
             }));
         }
     } else {
@@ -115,7 +111,7 @@ pub fn trials() -> Vec<Trial> {
             "lab::run_e2e::hadrill_run_power_pull_passes",
             "set HADRILL_E2E=1 to run `hadrill run` on real VMs".into(),
         ));
-        for (name, ..) in SENSITIVITY {
+        for (name, ..) in sensitivity() {
             out.push(skipped(
                 format!("lab::run_e2e::{name}"),
                 "set HADRILL_E2E=1 to run `hadrill run` on real VMs".into(),

@@ -108,6 +108,9 @@ pub fn sabotage_fails(scenario: &str, sabotage: &str, failed: &[&str]) -> Result
     ensure(stdout.contains(&format!("set-up:  broken on purpose ({sabotage})")), || {
         format!("the summary does not say the set-up was broken:\n{stdout}")
     })?;
+    ensure(stdout.contains("caught as the matrix says"), || {
+        format!("the summary does not say it was caught as the matrix says:\n{stdout}")
+    })?;
     for name in failed {
         let line = stdout.lines().find(|l| l.contains(name));
         ensure(line.is_some_and(|l| l.trim_start().starts_with("fail ")), || {

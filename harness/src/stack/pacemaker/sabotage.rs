@@ -252,6 +252,24 @@ impl Sabotage {
         }
     }
 
+    /// The run's set-up line: what was broken, and whether the scenario caught it as the
+    /// matrix ([`Sabotage::caught_by`]) says, by name of the checks that failed. `scenario` is
+    /// the scenario file's stem.
+    pub fn setup_note(self, scenario: &str, checks: &[crate::check::CheckResult]) -> String {
+        let head = format!("broken on purpose ({self}): {}", self.about());
+        let (matrix, must_fail) = self.caught_by();
+        if scenario != matrix {
+            return format!("{head}; the matrix shows it with {matrix}.yaml, not this scenario");
+        }
+        let failed = |name: &str| checks.iter().any(|c| c.name == name && c.verdict == crate::check::Verdict::Fail);
+        let missed: Vec<&str> = must_fail.iter().copied().filter(|n| !failed(n)).collect();
+        if missed.is_empty() {
+            format!("{head}; caught as the matrix says, by: {}", must_fail.join("; "))
+        } else {
+            format!("{head}; NOT caught as the matrix says: did not fail: {}", missed.join("; "))
+        }
+    }
+
     /// What to do once the cluster is ready (the service runs), or nothing: this sabotage is
     /// then all in the bootstrap plan.
     pub fn after_ready(
