@@ -816,26 +816,23 @@ fn writer_runs(timeline: &Timeline, keep: impl Fn(&str) -> bool) -> Vec<WriterRu
 }
 
 /// The first time two nodes' writers of one service were live together: both runs, and the
-/// shared interval. Runs that only touch (a handover seen within one poll) do not overlap; a
-/// one-beat run strictly inside another does. `counts` says whether an overlap ending then
-/// falls in the judged window.
+/// shared interval, by the workload's own rule (`workload::shared_interval`). `counts` says
+/// whether an overlap ending then falls in the judged window.
 fn first_overlap(
     runs: &[WriterRun],
     end: Seconds,
     counts: impl Fn(Seconds) -> bool,
 ) -> Option<(&WriterRun, &WriterRun, Seconds, Seconds)> {
-    let max = |a: Seconds, b: Seconds| if a >= b { a } else { b };
-    let min = |a: Seconds, b: Seconds| if a <= b { a } else { b };
+    let span = |r: &WriterRun| (r.from.millis(), r.until(end).millis());
     let mut best: Option<(&WriterRun, &WriterRun, Seconds, Seconds)> = None;
     for (i, a) in runs.iter().enumerate() {
         for b in &runs[i + 1..] {
             if a.node == b.node || a.service != b.service {
                 continue;
             }
-            let (lo, hi) = (max(a.from, b.from), min(a.until(end), b.until(end)));
-            let inside = |r: &WriterRun, t: Seconds| r.from < t && t < r.until(end);
-            let overlap = lo < hi || (lo == hi && (inside(a, lo) || inside(b, lo)));
-            if overlap && counts(hi) && best.as_ref().is_none_or(|(.., l, _)| lo < *l) {
+            let Some((lo, hi)) = crate::workload::shared_interval(span(a), span(b)) else { continue };
+            let (lo, hi) = (Seconds::from_millis(lo), Seconds::from_millis(hi));
+            if counts(hi) && best.as_ref().is_none_or(|(.., l, _)| lo < *l) {
                 best = Some((a, b, lo, hi));
             }
         }

@@ -260,6 +260,16 @@ impl Overlap {
     }
 }
 
+/// The interval two writers' runs (first beat to last, in ms) share, if they overlap: when
+/// they share more than an instant, or one has a beat strictly inside the other (a writer that
+/// beat once is a second writer too). Runs that only touch, as a handover seen within one poll
+/// does, do not overlap. The one rule for the beats here and the check's `workload` events.
+pub fn shared_interval(a: (i64, i64), b: (i64, i64)) -> Option<(i64, i64)> {
+    let (lo, hi) = (a.0.max(b.0), a.1.min(b.1));
+    let inside = |r: (i64, i64), t: i64| r.0 < t && t < r.1;
+    (lo < hi || (lo == hi && (inside(a, lo) || inside(b, lo)))).then_some((lo, hi))
+}
+
 /// Every interval in which writers of `service` on two different nodes were both live: each
 /// run spans its first beat to its last beat or stop marker, and two runs overlap when they
 /// share more than an instant, or when one has a beat strictly inside the other (a writer that
@@ -273,9 +283,7 @@ pub fn overlaps(beats: &[Beat], service: &str, gap: Duration) -> Vec<Overlap> {
             if a.node == b.node {
                 continue;
             }
-            let (lo, hi) = (a.first_ms.max(b.first_ms), a.end_ms().min(b.end_ms()));
-            let inside = |r: &Run, t: i64| r.first_ms < t && t < r.end_ms();
-            if lo < hi || (lo == hi && (inside(a, lo) || inside(b, lo))) {
+            if let Some((lo, hi)) = shared_interval((a.first_ms, a.end_ms()), (b.first_ms, b.end_ms())) {
                 let mut nodes = [a.node.to_owned(), b.node.to_owned()];
                 nodes.sort();
                 found.push(Overlap { service: service.to_owned(), nodes, from_ms: lo, to_ms: hi });

@@ -7,5 +7,6 @@ mod parse;
 
 pub use analysis::{
     Downtime, LIVENESS_SERVICE, Outage, Overlap, activity, downtime, downtime_with_gap, nominal_gap, overlaps,
+    shared_interval,
 };
 pub use parse::{Beat, BeatKind, WorkloadError, parse_observer_log, read_observer_log};
