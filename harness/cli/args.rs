@@ -1,16 +1,12 @@
-//! Command-line arguments.
+//! Command-line arguments: every command's, and nothing else (the command files import
+//! these and the rendering, never each other).
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  pass: every expectation was met (or there was nothing to check)
-  1  fail: the HA stack did not meet an expectation
-  2  inconclusive: the run or log could not decide an expectation
-  3  infrastructure error: the lab or the harness broke
-  4  invalid input: a bad scenario or expectation file, an unreadable log, bad usage";
+use hadrill::lab::default_state_dir;
+use hadrill::scenario::StackKind;
+use hadrill::stack::pacemaker::Sabotage;
 
 /// Chaos and acceptance testing for VM high-availability clusters (Proxmox VE HA, Pacemaker).
 ///
@@ -18,7 +14,7 @@ Exit codes:
 /// 60s", "restarted elsewhere within 120s", "never active on two nodes". It reads logs from
 /// real clusters and the Proxmox HA simulator, and writes a timeline, a verdict and reports.
 #[derive(Debug, Parser)]
-#[command(name = "hadrill", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+#[command(name = "hadrill", version, after_long_help = hadrill::exit::help_text(), after_help = hadrill::exit::help_text())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -78,17 +74,250 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  hadrill run scenarios/pacemaker/power-pull.yaml\n  hadrill run scenarios/pacemaker/*.yaml --junit out/junit.xml --out out/runs"
     )]
-    Run(crate::run_cmd::RunArgs),
+    Run(RunArgs),
     /// Build and list node images (cached qcow2 bases built from the recipes in images/).
     #[command(subcommand)]
-    Image(crate::lab_cmds::ImageCommand),
+    Image(ImageCommand),
     /// Bring a lab of real VMs up, show it, take it down.
     #[command(subcommand)]
-    Lab(crate::lab_cmds::LabCommand),
+    Lab(LabCommand),
     /// Remove what killed runs left behind (VMs, networks, overlays): only hadrill's own.
-    Gc(crate::lab_cmds::GcArgs),
+    Gc(GcArgs),
     /// Print the JSON Schema of scenario files, for editors.
     ///
     /// Point an editor at it with `# yaml-language-server: $schema=../../schema/scenario.json`.
     Schema,
+}
+
+/// Where the lab lives: libvirt and the state directory.
+#[derive(Clone, Debug, clap::Args)]
+pub struct HostArgs {
+    /// libvirt URI [default: $HADRILL_LIBVIRT_URI, else qemu:///system].
+    #[arg(long, value_name = "URI")]
+    pub connect: Option<String>,
+    /// Images, runs, keys and console logs [default: $HADRILL_STATE_DIR, else
+    /// /var/lib/hadrill for root, else ~/.local/share/hadrill].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl HostArgs {
+    pub fn uri(&self) -> String {
+        self.connect
+            .clone()
+            .or_else(|| std::env::var("HADRILL_LIBVIRT_URI").ok())
+            .unwrap_or_else(|| "qemu:///system".into())
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(default_state_dir)
+    }
+}
+
+/// `hadrill image ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum ImageCommand {
+    /// Build a node image from its recipe into a cached qcow2 base (skipped when the recipe's
+    /// hash is already built).
+    #[command(after_help = "Example:\n  hadrill image build debian-ha")]
+    Build {
+        /// Recipe name: a directory under the recipes directory.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Rebuild even if an image with this recipe hash exists.
+        #[arg(long)]
+        force: bool,
+        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+        #[arg(long, value_name = "DIR")]
+        recipes: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// List recipes, their current hash, and the images built from them.
+    List {
+        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+        #[arg(long, value_name = "DIR")]
+        recipes: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+}
+
+/// `hadrill lab ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum LabCommand {
+    /// Bring up an isolated lab (storage VM + N nodes) and wait until SSH answers on every VM.
+    ///
+    /// Without --keep, hadrill holds the lab, prints hypervisor events as they happen, and
+    /// tears everything down on Ctrl-C. With --keep it returns once the lab is up and leaves
+    /// it for `hadrill lab down RUN`.
+    #[command(after_help = "Examples:\n  hadrill lab up --nodes 3\n  hadrill lab up --keep && hadrill lab status")]
+    Up {
+        /// Number of cluster nodes.
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        nodes: u32,
+        /// Image recipe to boot (built first if needed).
+        #[arg(long, default_value = "debian-ha", value_name = "NAME")]
+        image: String,
+        /// Memory per node, MiB.
+        #[arg(long, default_value_t = 768, value_name = "MIB")]
+        memory: u32,
+        /// Leave the lab up and return once SSH answers everywhere.
+        #[arg(long)]
+        keep: bool,
+        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+        #[arg(long, value_name = "DIR")]
+        recipes: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// Show the runs on this host, or one run's VMs.
+    Status {
+        /// A run id (8 hex digits); without it, every run.
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// Tear a run down: its domains, networks, overlays, keys and console logs.
+    Down {
+        #[arg(value_name = "RUN")]
+        run: String,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+}
+
+/// `hadrill gc`: remove what killed runs left behind.
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// Also remove labs left up on purpose with `lab up --keep`.
+    #[arg(long)]
+    pub all: bool,
+    /// Only this run.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// The stack to run a scenario on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StackArg {
+    Pacemaker,
+    Pve,
+}
+
+/// A set-up broken on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SabotageArg {
+    /// sbd disabled and stonith-enabled=false (the only way Pacemaker runs resources without
+    /// sbd): nothing fences a lost node.
+    NoSbd,
+    /// No watchdog device or module (no i6300esb, softdog blacklisted, SBD_WATCHDOG_DEV=/dev/null):
+    /// nothing resets a node whose sbd hangs.
+    NoWatchdog,
+    /// Once the service runs, its failure budget is used up on every other node: a fault
+    /// leaves it nowhere to go.
+    RelocateExhausted,
+    /// sbd's watchdog timeout raised to 90 s in SBD_OPTS ("-1 90") while Pacemaker reads
+    /// SBD_WATCHDOG_TIMEOUT=10: peers declare a node self-fenced long before it resets.
+    ShortFenceTimeout,
+    /// The watchdog never resets (i6300esb with libvirt action 'none', softdog
+    /// soft_noboot=1): nothing resets a node whose sbd hangs.
+    WatchdogNoReset,
+    /// Once the service runs, a fence_watchdog device whose pcmk_host_list leaves out the node
+    /// that runs it: nothing can fence that node.
+    OneNodeUnfenceable,
+    /// The service's resource has no monitor operation: nobody notices it hang.
+    NoMonitor,
+    /// stonith-watchdog-timeout left unset with sbd running: resources start, but nothing
+    /// can fence.
+    NoWatchdogTimeout,
+    /// corosync and pacemaker started by hand, not enabled at boot: a node that restarts
+    /// stays out of the cluster.
+    NoAutostart,
+    /// Once the service runs, permanent bans (crm_resource --ban) of it from every other
+    /// node: a fault leaves it nowhere to go.
+    LeftoverBans,
+    /// The monitor operation has on-fail=ignore: a failed service is left where it is.
+    MonitorIgnored,
+}
+
+impl From<SabotageArg> for Sabotage {
+    fn from(a: SabotageArg) -> Sabotage {
+        match a {
+            SabotageArg::NoSbd => Sabotage::NoSbd,
+            SabotageArg::NoWatchdog => Sabotage::NoWatchdog,
+            SabotageArg::RelocateExhausted => Sabotage::RelocateExhausted,
+            SabotageArg::ShortFenceTimeout => Sabotage::ShortFenceTimeout,
+            SabotageArg::WatchdogNoReset => Sabotage::WatchdogNoReset,
+            SabotageArg::OneNodeUnfenceable => Sabotage::OneNodeUnfenceable,
+            SabotageArg::NoMonitor => Sabotage::NoMonitor,
+            SabotageArg::NoWatchdogTimeout => Sabotage::NoWatchdogTimeout,
+            SabotageArg::NoAutostart => Sabotage::NoAutostart,
+            SabotageArg::LeftoverBans => Sabotage::LeftoverBans,
+            SabotageArg::MonitorIgnored => Sabotage::MonitorIgnored,
+        }
+    }
+}
+
+/// `hadrill run ...`
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files (YAML); each runs on a fresh lab, one after the other.
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
+    /// Also write one JUnit XML file with every scenario's checks here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Leave each lab up after its run (`hadrill lab down RUN` removes it).
+    #[arg(long)]
+    pub keep: bool,
+    /// The HA stack [default: the scenario's `stack:`].
+    #[arg(long, value_enum)]
+    pub stack: Option<StackArg>,
+    /// The run directory (with several scenarios: the directory that holds one per run)
+    /// [default: runs/<scenario>-<run id>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Image recipe to boot: the Pacemaker nodes', and the storage VM's of every lab (Proxmox
+    /// VE nodes boot `pve-iso`, installed from the ISO, or `pve-debian`, built with the Proxmox
+    /// repository, as the access settings allow).
+    #[arg(long, default_value = "debian-ha", value_name = "NAME")]
+    pub image: String,
+    /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
+    #[arg(long, value_name = "DIR")]
+    pub recipes: Option<PathBuf>,
+    /// Break the cluster's set-up on purpose, to show that the scenario catches it: the run
+    /// must then FAIL (exit 1), naming the expectation that was not met.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub sabotage: Option<SabotageArg>,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+impl From<StackArg> for StackKind {
+    fn from(a: StackArg) -> StackKind {
+        match a {
+            StackArg::Pacemaker => StackKind::Pacemaker,
+            StackArg::Pve => StackKind::Pve,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    /// `--sabotage` offers every kind, under the name the reports print.
+    #[test]
+    fn every_sabotage_is_offered_under_its_name() {
+        let offered: Vec<Sabotage> = SabotageArg::value_variants().iter().map(|a| Sabotage::from(*a)).collect();
+        assert_eq!(offered, Sabotage::ALL);
+        for a in SabotageArg::value_variants() {
+            assert_eq!(a.to_possible_value().unwrap().get_name(), Sabotage::from(*a).name());
+        }
+    }
 }

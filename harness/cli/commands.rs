@@ -1,66 +1,17 @@
-//! What each subcommand does: call the engine, print, choose the exit code.
+//! `hadrill validate`, `hadrill analyze` and `hadrill schema`: call the engine, print, choose
+//! the exit code.
 
 use std::io::Write;
 use std::path::Path;
 
-use clap::Parser;
 use hadrill::analyze::analyze_file;
 use hadrill::check::EXIT_INVALID_INPUT;
 use hadrill::report::{ReportInput, summary_text, write_reports};
-use hadrill::scenario::{self, LoadError};
+use hadrill::scenario;
 
-use crate::args::{Cli, Command};
-use crate::lab_cmds;
 use crate::render;
 
-/// Parse arguments, run, and return the process exit code.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            // clap exits 2 on misuse, which here means "inconclusive".
-            return if e.use_stderr() { EXIT_INVALID_INPUT } else { 0 };
-        }
-    };
-    render::init_tracing();
-    let color = render::use_color(cli.color);
-    match cli.command {
-        Command::Validate { files } => validate(&files, color),
-        Command::Analyze { log, expect, json, report } => {
-            analyze(&log, expect.as_deref(), json, report.as_deref(), color)
-        }
-        Command::Schema => {
-            print!("{}", scenario::schema_json());
-            0
-        }
-        Command::Image(c) => edge(lab_cmds::run_image(c), color),
-        Command::Lab(c) => edge(lab_cmds::run_lab(c), color),
-        Command::Gc(a) => edge(lab_cmds::run_gc(a), color),
-        Command::Run(a) => crate::run_cmd::run(a, color),
-    }
-}
-
-/// A lab command's error, drawn as a diagnostic: the lab broke (exit 3).
-fn edge(r: miette::Result<i32>, color: bool) -> i32 {
-    r.unwrap_or_else(|e| {
-        eprint!("{}", render::diagnostic(e.as_ref(), color));
-        hadrill::check::Verdict::InfraError.exit_code()
-    })
-}
-
-pub(crate) fn print_load_error(e: &LoadError, color: bool) {
-    match e {
-        LoadError::Read { .. } => eprint!("{}", render::diagnostic(e, color)),
-        LoadError::Invalid { errors, .. } => {
-            for err in errors {
-                eprint!("{}", render::diagnostic(err, color));
-            }
-        }
-    }
-}
-
-fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
+pub fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
     let mut bad = 0;
     for f in files {
         match scenario::load(f) {
@@ -87,7 +38,7 @@ fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
                 bad += 1;
                 let n = e.errors().len().max(1);
                 println!("error {}: {n} problem{}", f.display(), plural(n));
-                print_load_error(&e, color);
+                render::load_error(&e, color);
             }
         }
     }
@@ -101,12 +52,12 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Path>, color: bool) -> i32 {
+pub fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Path>, color: bool) -> i32 {
     let plan = match expect.map(scenario::load) {
         None => None,
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            print_load_error(&e, color);
+            render::load_error(&e, color);
             return EXIT_INVALID_INPUT;
         }
     };
@@ -143,4 +94,10 @@ fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Path>,
         }
         None => 0,
     }
+}
+
+/// `hadrill schema`.
+pub fn schema() -> i32 {
+    print!("{}", scenario::schema_json());
+    0
 }

@@ -1,208 +1,23 @@
-//! `hadrill image`, `hadrill lab` and `hadrill gc`: argument definitions and dispatch into
-//! the engine (`hadrill::{image, lab, node}`). Returns exit codes: 0 success, 3 the lab or
-//! host broke (infrastructure error), 4 bad usage; 130 after Ctrl-C.
+//! `hadrill image`, `hadrill lab` and `hadrill gc`: dispatch into the engine
+//! (`hadrill::{image, lab, run}`) and print what it did. Exit codes from the one table
+//! (`hadrill::exit`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hadrill::image::{BuildOptions, ImageCache, Recipe, default_recipes_dir};
-use hadrill::lab::{self, Hypervisor, Lab, LabConfig, RunId, default_state_dir};
-use hadrill::node::{Fleet, SshError, connect_fleet};
+use hadrill::exit::Outcome;
+use hadrill::image::{ImageCache, Recipe, default_recipes_dir};
+use hadrill::lab::{self, Hypervisor, Lab, LabConfig, RunId};
+use hadrill::run::{Cancel, PveAccess, RunError, connect_or_cancel, image_build_options, pve_access};
 use miette::{IntoDiagnostic, Result};
 
+use crate::args::{GcArgs, HostArgs, ImageCommand, LabCommand};
+use crate::render;
+
 const EXIT_OK: i32 = 0;
-const EXIT_INFRA: i32 = 3;
-const EXIT_USAGE: i32 = 4;
-const EXIT_INTERRUPTED: i32 = 130;
-
-/// Where the lab lives: libvirt and the state directory.
-#[derive(Clone, Debug, clap::Args)]
-pub struct HostArgs {
-    /// libvirt URI [default: $HADRILL_LIBVIRT_URI, else qemu:///system].
-    #[arg(long, value_name = "URI")]
-    pub connect: Option<String>,
-    /// Images, runs, keys and console logs [default: $HADRILL_STATE_DIR, else
-    /// /var/lib/hadrill for root, else ~/.local/share/hadrill].
-    #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-}
-
-impl HostArgs {
-    pub(crate) fn uri(&self) -> String {
-        self.connect
-            .clone()
-            .or_else(|| std::env::var("HADRILL_LIBVIRT_URI").ok())
-            .unwrap_or_else(|| "qemu:///system".into())
-    }
-    pub(crate) fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(default_state_dir)
-    }
-}
-
-/// `hadrill image ...`
-#[derive(Debug, clap::Subcommand)]
-pub enum ImageCommand {
-    /// Build a node image from its recipe into a cached qcow2 base (skipped when the recipe's
-    /// hash is already built).
-    #[command(after_help = "Example:\n  hadrill image build debian-ha")]
-    Build {
-        /// Recipe name: a directory under the recipes directory.
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Rebuild even if an image with this recipe hash exists.
-        #[arg(long)]
-        force: bool,
-        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
-        #[arg(long, value_name = "DIR")]
-        recipes: Option<PathBuf>,
-        #[command(flatten)]
-        host: HostArgs,
-    },
-    /// List recipes, their current hash, and the images built from them.
-    List {
-        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
-        #[arg(long, value_name = "DIR")]
-        recipes: Option<PathBuf>,
-        #[command(flatten)]
-        host: HostArgs,
-    },
-}
-
-/// `hadrill lab ...`
-#[derive(Debug, clap::Subcommand)]
-pub enum LabCommand {
-    /// Bring up an isolated lab (storage VM + N nodes) and wait until SSH answers on every VM.
-    ///
-    /// Without --keep, hadrill holds the lab, prints hypervisor events as they happen, and
-    /// tears everything down on Ctrl-C. With --keep it returns once the lab is up and leaves
-    /// it for `hadrill lab down RUN`.
-    #[command(after_help = "Examples:\n  hadrill lab up --nodes 3\n  hadrill lab up --keep && hadrill lab status")]
-    Up {
-        /// Number of cluster nodes.
-        #[arg(long, default_value_t = 3, value_name = "N")]
-        nodes: u32,
-        /// Image recipe to boot (built first if needed).
-        #[arg(long, default_value = "debian-ha", value_name = "NAME")]
-        image: String,
-        /// Memory per node, MiB.
-        #[arg(long, default_value_t = 768, value_name = "MIB")]
-        memory: u32,
-        /// Leave the lab up and return once SSH answers everywhere.
-        #[arg(long)]
-        keep: bool,
-        /// Recipes directory [default: $HADRILL_IMAGES_DIR, else ./images].
-        #[arg(long, value_name = "DIR")]
-        recipes: Option<PathBuf>,
-        #[command(flatten)]
-        host: HostArgs,
-    },
-    /// Show the runs on this host, or one run's VMs.
-    Status {
-        /// A run id (8 hex digits); without it, every run.
-        #[arg(value_name = "RUN")]
-        run: Option<String>,
-        #[command(flatten)]
-        host: HostArgs,
-    },
-    /// Tear a run down: its domains, networks, overlays, keys and console logs.
-    Down {
-        #[arg(value_name = "RUN")]
-        run: String,
-        #[command(flatten)]
-        host: HostArgs,
-    },
-}
-
-/// `hadrill gc`: remove what killed runs left behind.
-#[derive(Debug, clap::Args)]
-pub struct GcArgs {
-    /// Also remove labs left up on purpose with `lab up --keep`.
-    #[arg(long)]
-    pub all: bool,
-    /// Only this run.
-    #[arg(long, value_name = "RUN")]
-    pub run: Option<String>,
-    #[command(flatten)]
-    pub host: HostArgs,
-}
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
-}
-
-/// Sets `cancel` on Ctrl-C or SIGTERM.
-pub(crate) fn watch_signals(rt: &tokio::runtime::Runtime, cancel: Arc<AtomicBool>) {
-    rt.spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        eprintln!("\ninterrupted: tearing down");
-        cancel.store(true, Ordering::Relaxed);
-    });
-}
-
-/// SSH to every VM of the lab, giving up (`None`) as soon as Ctrl-C sets `cancel`.
-pub(crate) fn connect_or_cancel(
-    rt: &tokio::runtime::Runtime,
-    lab: &Lab,
-    within: Duration,
-    cancel: &AtomicBool,
-) -> Option<std::result::Result<Fleet, SshError>> {
-    rt.block_on(async {
-        let connect = connect_fleet(lab.record(), lab.run_dir(), within);
-        tokio::pin!(connect);
-        loop {
-            tokio::select! {
-                r = &mut connect => break Some(r),
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                    if cancel.load(Ordering::Relaxed) { break None; }
-                }
-            }
-        }
-    })
-}
-
-/// How to build `recipe`: the Proxmox repository, when it asks for it, comes from the access
-/// settings, as for `hadrill run`; without them, what is missing.
-fn build_options(recipe: &Recipe, force: bool) -> std::result::Result<BuildOptions, String> {
-    let mut opts = BuildOptions { force, ..BuildOptions::default() };
-    if recipe.file.repositories.iter().any(|r| r == hadrill::stack::pve::IMAGE_REPOSITORY) {
-        let name = recipe.name();
-        // The repository's suite comes from the release in the access settings; a recipe on
-        // another Debian release would mix the two. Said before what access is missing.
-        let release = crate::run_cmd::pve_release().map_err(|why| format!("recipe {name}: {why}"))?;
-        if release.suite() != recipe.file.suite {
-            let mut why = format!(
-                "recipe {name} is Debian {}, but the access settings ask for Proxmox VE {} (HADRILL_PVE_RELEASE or \
-                 `release:` in {})",
-                recipe.file.suite,
-                release.label(),
-                hadrill::stack::pve::RECIPE
-            );
-            let hint = match hadrill::stack::pve::Release::of_suite(&recipe.file.suite) {
-                Some(r) => format!(
-                    "build {} for Proxmox VE {}, or set HADRILL_PVE_RELEASE={} for this recipe",
-                    release.image_recipe(),
-                    release.major(),
-                    r.major()
-                ),
-                None => format!("build {} for Proxmox VE {}", release.image_recipe(), release.major()),
-            };
-            why.push_str(&format!("\n  hint: {hint}"));
-            return Err(why);
-        }
-        let route = crate::run_cmd::pve_route(Path::new(name))
-            .map_err(|why| format!("recipe {name} needs the Proxmox repository: {why}"))?;
-        opts.repositories.push(route.repository());
-    }
-    Ok(opts)
 }
 
 fn parse_run(s: &str) -> Result<RunId> {
@@ -211,26 +26,23 @@ fn parse_run(s: &str) -> Result<RunId> {
 
 /// `hadrill image build pve-iso`: the Proxmox VE node image by the ISO route, from the access
 /// settings (it has no recipe directory: the ISO is the recipe).
-fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs) -> Result<i32> {
+fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs, color: bool) -> Result<i32> {
     let name = hadrill::stack::pve::iso::ISO_IMAGE;
-    let route = match crate::run_cmd::pve_access(Path::new(name)) {
-        Ok(crate::run_cmd::PveAccess::Iso(route)) => route,
-        Ok(crate::run_cmd::PveAccess::Debian(_)) => {
-            eprintln!(
-                "error: image {name} is installed from the Proxmox VE ISO, and none is configured: set \
-                 HADRILL_PVE_ISO=/path/to/proxmox-ve_8.x.iso (or `iso:` in {})",
-                hadrill::stack::pve::RECIPE
-            );
-            return Ok(EXIT_INFRA);
+    let route = match pve_access(Path::new(name)) {
+        Ok(PveAccess::Iso(route)) => route,
+        Ok(PveAccess::Debian(_)) => {
+            let e = RunError::NoIso { image: name, settings: hadrill::stack::pve::RECIPE };
+            eprint!("{}", render::diagnostic(&e, color));
+            return Ok(e.outcome().code());
         }
-        Err(why) => {
-            eprintln!("error: image {name} needs the Proxmox VE ISO: {why}");
-            return Ok(EXIT_INFRA);
+        Err(e) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return Ok(e.outcome().code());
         }
     };
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = Cancel::new();
     let rt = runtime()?;
-    watch_signals(&rt, cancel.clone());
+    cancel.on_signals(&rt);
     let opts = hadrill::stack::pve::iso::IsoBuildOptions {
         uri: host.uri(),
         state_dir: host.state_dir(),
@@ -238,13 +50,13 @@ fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs) -> Resu
         force,
     };
     let t = Instant::now();
-    let c = cancel.clone();
+    let c = cancel.flag().clone();
     let built = rt
         .block_on(rt.spawn_blocking(move || hadrill::stack::pve::iso::build_iso_image(&route.source, &opts, &c)))
         .into_diagnostic()?;
     let img = match built {
         Ok(img) => img,
-        Err(hadrill::stack::pve::iso::IsoImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+        Err(hadrill::stack::pve::iso::IsoImageError::Interrupted) => return Ok(Outcome::Interrupted.code()),
         Err(e) => return Err(e.into()),
     };
     // Reusing an ISO image still reads the whole ISO for its digest.
@@ -267,33 +79,33 @@ fn print_built(img: &hadrill::image::BuiltImage, cached: bool) {
     );
 }
 
-pub fn run_image(cmd: ImageCommand) -> Result<i32> {
+pub fn run_image(cmd: ImageCommand, color: bool) -> Result<i32> {
     match cmd {
         ImageCommand::Build { name, force, recipes, host } if name == hadrill::stack::pve::iso::ISO_IMAGE => {
-            build_pve_iso(force, recipes, &host)
+            build_pve_iso(force, recipes, &host, color)
         }
         ImageCommand::Build { name, force, recipes, host } => {
             let recipes = recipes.unwrap_or_else(default_recipes_dir);
             let recipe = Recipe::load(&recipes, &name)?;
-            let opts = match build_options(&recipe, force) {
+            let opts = match image_build_options(&recipe, force) {
                 Ok(o) => o,
-                Err(why) => {
-                    eprintln!("error: {why}");
-                    return Ok(EXIT_INFRA);
+                Err(e) => {
+                    eprint!("{}", render::diagnostic(&e, color));
+                    return Ok(e.outcome().code());
                 }
             };
             let cache = ImageCache::new(&host.state_dir());
-            let cancel = Arc::new(AtomicBool::new(false));
+            let cancel = Cancel::new();
             let rt = runtime()?;
-            watch_signals(&rt, cancel.clone());
+            cancel.on_signals(&rt);
             let t = Instant::now();
-            let c = cancel.clone();
+            let c = cancel.flag().clone();
             let img = rt
                 .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c)))
                 .into_diagnostic()?;
             let img = match img {
                 Ok(img) => img,
-                Err(hadrill::image::ImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+                Err(hadrill::image::ImageError::Interrupted) => return Ok(Outcome::Interrupted.code()),
                 Err(e) => return Err(e.into()),
             };
             print_built(&img, t.elapsed() < Duration::from_secs(2));
@@ -343,10 +155,10 @@ pub fn run_image(cmd: ImageCommand) -> Result<i32> {
     }
 }
 
-pub fn run_lab(cmd: LabCommand) -> Result<i32> {
+pub fn run_lab(cmd: LabCommand, color: bool) -> Result<i32> {
     match cmd {
         LabCommand::Up { nodes, image, memory, keep, recipes, host } => {
-            lab_up(nodes, &image, memory, keep, recipes, &host)
+            lab_up(nodes, &image, memory, keep, recipes, &host, color)
         }
         LabCommand::Status { run: None, host } => {
             let runs = lab::list_runs(&host.uri(), &host.state_dir())?;
@@ -424,34 +236,42 @@ fn print_status(lab: &Lab) {
     println!("console logs: {}", lab.run_dir().consoles().display());
 }
 
-fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<PathBuf>, host: &HostArgs) -> Result<i32> {
+fn lab_up(
+    nodes: u32,
+    image: &str,
+    memory: u32,
+    keep: bool,
+    recipes: Option<PathBuf>,
+    host: &HostArgs,
+    color: bool,
+) -> Result<i32> {
     if nodes == 0 || nodes > 16 {
-        eprintln!("--nodes must be between 1 and 16");
-        return Ok(EXIT_USAGE);
+        eprintln!("error: --nodes must be between 1 and 16");
+        return Ok(Outcome::InvalidInput.code());
     }
     let rt = runtime()?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    watch_signals(&rt, cancel.clone());
+    let cancel = Cancel::new();
+    cancel.on_signals(&rt);
     let state_dir = host.state_dir();
     let uri = host.uri();
 
     // The image, built if this recipe hash is not cached yet.
     let recipe = Recipe::load(&recipes.unwrap_or_else(default_recipes_dir), image)?;
-    let opts = match build_options(&recipe, false) {
+    let opts = match image_build_options(&recipe, false) {
         Ok(o) => o,
-        Err(why) => {
-            eprintln!("error: {why}");
-            return Ok(EXIT_INFRA);
+        Err(e) => {
+            eprint!("{}", render::diagnostic(&e, color));
+            return Ok(e.outcome().code());
         }
     };
     let cache = ImageCache::new(&state_dir);
-    let c = cancel.clone();
+    let c = cancel.flag().clone();
     let img = match rt
         .block_on(rt.spawn_blocking(move || hadrill::image::build(&recipe, &cache, &opts, &c)))
         .into_diagnostic()?
     {
         Ok(img) => img,
-        Err(hadrill::image::ImageError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+        Err(hadrill::image::ImageError::Interrupted) => return Ok(Outcome::Interrupted.code()),
         Err(e) => return Err(e.into()),
     };
 
@@ -464,10 +284,10 @@ fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<Path
     let mut cfg = LabConfig::new(&uri, &state_dir, nodes);
     cfg.node_memory_mib = memory;
     let t0 = Instant::now();
-    let c = cancel.clone();
+    let c = cancel.flag().clone();
     let lab = match rt.block_on(rt.spawn_blocking(move || Lab::up(&cfg, &img, &c))).into_diagnostic()? {
         Ok(lab) => lab,
-        Err(lab::LabError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+        Err(lab::LabError::Interrupted) => return Ok(Outcome::Interrupted.code()),
         Err(e) => return Err(e.into()),
     };
     eprintln!(
@@ -481,13 +301,13 @@ fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<Path
     let within = lab.scaled(Duration::from_secs(75));
     let fleet = connect_or_cancel(&rt, &lab, within, &cancel);
     let fleet = match fleet {
-        None => return Ok(teardown(lab, EXIT_INTERRUPTED)),
+        None => return Ok(teardown(lab, Outcome::Interrupted.code())),
         Some(Err(e)) => {
             eprintln!(
                 "{:?}",
                 miette::Report::new(e).wrap_err("SSH did not come up; console logs are in the run directory")
             );
-            return Ok(teardown(lab, EXIT_INFRA));
+            return Ok(teardown(lab, Outcome::InfraError.code()));
         }
         Some(Ok(f)) => f,
     };
@@ -506,7 +326,7 @@ fn lab_up(nodes: u32, image: &str, memory: u32, keep: bool, recipes: Option<Path
     }
     eprintln!("holding run {}; hypervisor events follow; Ctrl-C tears the lab down", lab.run());
     let started = std::time::SystemTime::now();
-    while !cancel.load(Ordering::Relaxed) {
+    while !cancel.is_cancelled() {
         if let Some(e) = events.recv_timeout(Duration::from_millis(250))
             && let Some(node) = lab.node_of_domain(&e.domain)
         {
@@ -535,7 +355,7 @@ fn teardown(lab: Lab, code: i32) -> i32 {
                 miette::Report::new(e)
                     .wrap_err(format!("teardown of run {run} incomplete; `hadrill gc` removes the rest"))
             );
-            EXIT_INFRA
+            Outcome::InfraError.code()
         }
     }
 }

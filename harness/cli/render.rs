@@ -27,6 +27,19 @@ pub fn diagnostic(d: &dyn Diagnostic, color: bool) -> String {
     out
 }
 
+/// A scenario that did not load: the file it could not read, or each of its problems.
+pub fn load_error(e: &hadrill::scenario::LoadError, color: bool) {
+    use hadrill::scenario::LoadError;
+    match e {
+        LoadError::Read { .. } => eprint!("{}", diagnostic(e, color)),
+        LoadError::Invalid { errors, .. } => {
+            for err in errors {
+                eprint!("{}", diagnostic(err, color));
+            }
+        }
+    }
+}
+
 /// `PASS`, `FAIL`, … coloured for a terminal.
 pub fn verdict(v: Verdict, color: bool) -> String {
     let word = v.as_str().to_uppercase();

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod check;
+pub mod exit;
 pub mod fault;
 pub mod image;
 pub mod lab;

@@ -18,14 +18,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Exit codes, documented in the README. 4 is taken by invalid input (see `ExitCode`).
+    /// The verdict's exit code, from the one table (`crate::exit`).
     pub fn exit_code(self) -> i32 {
-        match self {
-            Verdict::Pass => 0,
-            Verdict::Fail => 1,
-            Verdict::Inconclusive => 2,
-            Verdict::InfraError => 3,
-        }
+        crate::exit::Outcome::from(self).code()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -40,12 +35,7 @@ impl Verdict {
     /// The verdict of a run: an infrastructure error outranks a failure, which outranks
     /// an undecided check. No checks at all is not a pass: nothing was verified.
     pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Option<Verdict> {
-        verdicts.into_iter().max_by_key(|v| match v {
-            Verdict::Pass => 0,
-            Verdict::Inconclusive => 1,
-            Verdict::Fail => 2,
-            Verdict::InfraError => 3,
-        })
+        verdicts.into_iter().max_by_key(|v| crate::exit::Outcome::from(*v).severity())
     }
 }
 
@@ -57,3 +47,4 @@ impl std::fmt::Display for Verdict {
 
 /// Exit code for input that could not be used at all (bad scenario, unreadable log, usage).
 pub const EXIT_INVALID_INPUT: i32 = 4;
+const _: () = assert!(EXIT_INVALID_INPUT == crate::exit::TABLE[4].code);

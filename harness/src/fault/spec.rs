@@ -1,12 +1,15 @@
-//! What a fault is, and the record of one inject or heal.
+//! One fault against one node as the run does it: the scenario's fault, the node, and how a
+//! target does it (power, link, pause, or commands in the guest), with the stack's names
+//! filled in; and the record of one inject or heal.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::{Doer, Entry, entry};
 use crate::lab::NetRole;
 use crate::scenario::{Fault, NetworkKind};
-use crate::timeline::{EventData, FaultKind};
+use crate::timeline::EventData;
 
 /// What a stack says about faults that name its daemons.
 #[derive(Clone, Copy, Debug)]
@@ -17,108 +20,99 @@ pub struct StackFaults {
     pub unit_of: fn(&str) -> Option<&'static str>,
 }
 
-impl FaultSpec {
-    /// The catalogue's fault for a scenario's fault on `node`, with `stack`'s names.
-    pub fn from_scenario(fault: &Fault, node: &str, stack: &StackFaults) -> FaultSpec {
-        let node = node.to_owned();
-        match fault {
-            Fault::PowerPull => FaultSpec::PowerPull { node },
-            Fault::LinkDown { network } => FaultSpec::LinkDown {
-                node,
-                net: match network {
-                    NetworkKind::Cluster => NetRole::Cluster,
-                    NetworkKind::Storage => NetRole::Storage,
-                },
-            },
-            Fault::StorageBreak => FaultSpec::StorageBreak { node },
-            Fault::KillProcess { process, signal } => FaultSpec::KillProcess {
-                node,
-                process: process.clone(),
-                signal: signal.clone(),
-                unit: (stack.unit_of)(process).map(str::to_owned),
-            },
-            Fault::StopService { service } => FaultSpec::StopService { node, unit: service.clone() },
-            // The local disk: NFS cannot be frozen, and the root file system is where the node's
-            // own state (journal, cluster configuration) lives.
-            Fault::FreezeIo => FaultSpec::FreezeIo { node, path: "/".into() },
-            Fault::FreezeWatchdog => {
-                FaultSpec::FreezeWatchdogFeeder { node, process: stack.watchdog_feeder.to_owned() }
-            }
-            Fault::Pause => FaultSpec::Pause { node },
-            Fault::Reboot => FaultSpec::Reboot { node },
-        }
-    }
-}
-
-/// Whether a fault makes a node a poor place to ask about the cluster (unreachable, or cut
-/// off from the partition that decides): all but a storage cut.
-pub fn cuts_off(fault: &Fault) -> bool {
-    !matches!(fault, Fault::StorageBreak | Fault::LinkDown { network: NetworkKind::Storage })
+/// How a target does a fault: the inject, and its undoing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum How {
+    /// Power off (`virsh destroy`); heal: power on.
+    Power,
+    /// One NIC's link down; heal: up.
+    Link { net: NetRole },
+    /// Freeze the whole VM (`virsh suspend`); heal: resume.
+    Pause,
+    /// A command in the node's shell; heal: another, if anything can be undone.
+    Guest { inject: String, heal: Option<String> },
 }
 
 /// A fault against one node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "fault", rename_all = "kebab-case")]
-pub enum FaultSpec {
-    /// Pull the power (`virsh destroy`); heal: power on.
-    PowerPull { node: String },
-    /// Cut one NIC's link (`virsh domif-setlink ... down`); heal: link up.
-    LinkDown { node: String, net: NetRole },
-    /// Cut the node's path to storage while the others keep theirs; heal: restore it.
-    StorageBreak { node: String },
-    /// Freeze the whole VM (`virsh suspend`): watchdogs freeze too, expected to be unsafe.
-    Pause { node: String },
-    /// `kill -SIGNAL` every process with this exact name; heal: start `unit` again if given.
-    KillProcess { node: String, process: String, signal: String, unit: Option<String> },
-    /// `systemctl stop UNIT`; heal: `systemctl start UNIT`.
-    StopService { node: String, unit: String },
-    /// `fsfreeze --freeze PATH`: writes under PATH block; heal: `fsfreeze --unfreeze`.
-    FreezeIo { node: String, path: String },
-    /// `kill -STOP` the watchdog feeder (sbd, watchdog-mux); heal: `kill -CONT`.
-    FreezeWatchdogFeeder { node: String, process: String },
-    /// `systemctl reboot`, as an operator does; the node comes back by itself.
-    Reboot { node: String },
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    #[serde(skip)]
+    pub fault: Option<Fault>,
+    /// The catalogue's name.
+    pub name: String,
+    pub node: String,
+    pub how: How,
+}
+
+/// A fault argument that is not a plain word (it goes into a shell command).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("`{value}` is not a safe {what}")]
+#[diagnostic(code(hadrill::fault::argument))]
+pub struct UnsafeArgument {
+    pub what: &'static str,
+    pub value: String,
+}
+
+fn safe_word(what: &'static str, s: &str) -> Result<(), UnsafeArgument> {
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@:/".contains(&b));
+    if ok { Ok(()) } else { Err(UnsafeArgument { what, value: s.to_owned() }) }
 }
 
 impl FaultSpec {
+    /// The scenario's fault on `node`, with `stack`'s names (its watchdog feeder, the units
+    /// that bring its daemons back).
+    pub fn from_scenario(fault: &Fault, node: &str, stack: &StackFaults) -> Result<FaultSpec, UnsafeArgument> {
+        let guest = |inject: String, heal: Option<String>| How::Guest { inject, heal };
+        let how = match fault {
+            Fault::PowerPull => How::Power,
+            Fault::LinkDown { network: NetworkKind::Cluster } => How::Link { net: NetRole::Cluster },
+            Fault::LinkDown { network: NetworkKind::Storage } | Fault::StorageBreak => {
+                How::Link { net: NetRole::Storage }
+            }
+            Fault::Pause => How::Pause,
+            Fault::KillProcess { process, signal } => {
+                safe_word("process name", process)?;
+                safe_word("signal", signal)?;
+                // A killed daemon comes back by starting its unit, when the stack names one.
+                let unit = (stack.unit_of)(process);
+                guest(format!("pkill -{signal} -x {process}"), unit.map(|u| format!("systemctl start {u}")))
+            }
+            Fault::StopService { service } => {
+                safe_word("unit", service)?;
+                guest(format!("systemctl stop {service}"), Some(format!("systemctl start {service}")))
+            }
+            // The local disk: NFS cannot be frozen, and the root file system is where the node's
+            // own state (journal, cluster configuration) lives.
+            Fault::FreezeIo => guest("fsfreeze --freeze /".into(), Some("fsfreeze --unfreeze /".into())),
+            Fault::FreezeWatchdog => {
+                let p = stack.watchdog_feeder;
+                guest(format!("pkill -STOP -x {p}"), Some(format!("pkill -CONT -x {p}")))
+            }
+            // Scheduled a second ahead so that the command returns before the session drops.
+            Fault::Reboot => guest("systemd-run --on-active=1 systemctl reboot".into(), None),
+        };
+        Ok(FaultSpec { fault: Some(fault.clone()), name: entry(fault).name.to_owned(), node: node.to_owned(), how })
+    }
+
+    /// A hypervisor fault without a scenario (the lab's own tests): power or link.
+    pub fn hypervisor(fault: Fault, node: &str) -> FaultSpec {
+        let none = StackFaults { watchdog_feeder: "-", unit_of: |_| None };
+        FaultSpec::from_scenario(&fault, node, &none).unwrap_or_else(|_| unreachable!("no arguments"))
+    }
+
     pub fn node(&self) -> &str {
-        match self {
-            FaultSpec::PowerPull { node }
-            | FaultSpec::LinkDown { node, .. }
-            | FaultSpec::StorageBreak { node }
-            | FaultSpec::Pause { node }
-            | FaultSpec::KillProcess { node, .. }
-            | FaultSpec::StopService { node, .. }
-            | FaultSpec::FreezeIo { node, .. }
-            | FaultSpec::FreezeWatchdogFeeder { node, .. }
-            | FaultSpec::Reboot { node } => node,
-        }
+        &self.node
     }
 
-    /// The fault's name, as in scenario files.
-    pub fn name(&self) -> &'static str {
-        match self {
-            FaultSpec::PowerPull { .. } => "power-pull",
-            FaultSpec::LinkDown { .. } => "link-down",
-            FaultSpec::StorageBreak { .. } => "storage-break",
-            FaultSpec::Pause { .. } => "pause",
-            FaultSpec::KillProcess { .. } => "kill-process",
-            FaultSpec::StopService { .. } => "stop-service",
-            FaultSpec::FreezeIo { .. } => "freeze-io",
-            FaultSpec::FreezeWatchdogFeeder { .. } => "freeze-watchdog-feeder",
-            FaultSpec::Reboot { .. } => "reboot",
-        }
+    /// The catalogue's entry; `None` for a spec read back from JSON.
+    pub fn entry(&self) -> Option<Entry> {
+        self.fault.as_ref().map(entry)
     }
 
-    /// Whether the hypervisor does it (as opposed to a command inside the guest).
+    /// Whether the hypervisor (or another out-of-band target) does it.
     pub fn is_hypervisor(&self) -> bool {
-        matches!(
-            self,
-            FaultSpec::PowerPull { .. }
-                | FaultSpec::LinkDown { .. }
-                | FaultSpec::StorageBreak { .. }
-                | FaultSpec::Pause { .. }
-        )
+        !matches!(self.how, How::Guest { .. })
     }
 }
 
@@ -150,31 +144,29 @@ impl FaultRecord {
         secs(self.at) - secs(t0)
     }
 
-    /// The timeline's `fault` event. A cut cluster link is `network-off` and a cut storage
-    /// link `storage-off`, as the HA stack experiences them.
+    /// The timeline's `fault` event, as the catalogue names it (a cut cluster link is
+    /// `network-off` and a cut storage link `storage-off`, as the HA stack experiences them).
     pub fn to_event_data(&self) -> Option<EventData> {
-        use FaultKind as K;
-        let (inject, heal) = match &self.spec {
-            FaultSpec::PowerPull { .. } => (K::PowerOff, K::PowerOn),
-            FaultSpec::LinkDown { net: NetRole::Cluster, .. } => (K::NetworkOff, K::NetworkOn),
-            FaultSpec::LinkDown { net: NetRole::Storage, .. } | FaultSpec::StorageBreak { .. } => {
-                (K::StorageOff, K::StorageOn)
-            }
-            FaultSpec::Pause { .. } => (K::Pause, K::Resume),
-            FaultSpec::KillProcess { .. } => (K::KillProcess, K::StartService),
-            FaultSpec::StopService { .. } => (K::StopService, K::StartService),
-            FaultSpec::FreezeIo { .. } => (K::FreezeIo, K::ThawIo),
-            FaultSpec::FreezeWatchdogFeeder { .. } => (K::FreezeWatchdog, K::ThawWatchdog),
-            FaultSpec::Reboot { .. } => (K::Reboot, K::Reboot),
-        };
-        let fault = if self.action == FaultAction::Heal { heal } else { inject };
+        let e = self.spec.entry()?;
+        let fault = e.kind(self.action == FaultAction::Heal);
         Some(EventData::Fault { node: self.spec.node().to_owned(), fault, step: None })
     }
+}
+
+/// Whether the catalogue says `fault` is done by the hypervisor.
+pub fn by_hypervisor(fault: &Fault) -> bool {
+    entry(fault).by == Doer::Hypervisor
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::FaultKind;
+
+    const PCMK: StackFaults = StackFaults {
+        watchdog_feeder: "sbd",
+        unit_of: |p| if p.starts_with("pacemaker") { Some("pacemaker") } else { None },
+    };
 
     #[test]
     fn records_map_onto_timeline_faults() {
@@ -185,23 +177,48 @@ mod tests {
             at: UNIX_EPOCH + std::time::Duration::from_millis(2500),
             detail: String::new(),
         };
-        let pull = rec(FaultSpec::PowerPull { node: "node1".into() }, FaultAction::Inject);
+        let pull = rec(FaultSpec::hypervisor(Fault::PowerPull, "node1"), FaultAction::Inject);
         assert_eq!(
             pull.to_event_data(),
             Some(EventData::Fault { node: "node1".into(), fault: FaultKind::PowerOff, step: None })
         );
         assert_eq!(pull.seconds_since(UNIX_EPOCH + std::time::Duration::from_secs(1)), 1.5);
-        let up = rec(FaultSpec::LinkDown { node: "node2".into(), net: NetRole::Cluster }, FaultAction::Heal);
+        let up =
+            rec(FaultSpec::hypervisor(Fault::LinkDown { network: NetworkKind::Cluster }, "node2"), FaultAction::Heal);
         assert_eq!(
             up.to_event_data(),
             Some(EventData::Fault { node: "node2".into(), fault: FaultKind::NetworkOn, step: None })
         );
-        let cut = rec(FaultSpec::StorageBreak { node: "n".into() }, FaultAction::Inject);
+        let cut = rec(FaultSpec::hypervisor(Fault::StorageBreak, "n"), FaultAction::Inject);
         assert_eq!(
             cut.to_event_data(),
             Some(EventData::Fault { node: "n".into(), fault: FaultKind::StorageOff, step: None })
         );
-        let json = serde_json::to_string(&FaultSpec::LinkDown { node: "node2".into(), net: NetRole::Storage }).unwrap();
-        assert_eq!(json, r#"{"fault":"link-down","node":"node2","net":"storage"}"#);
+        let json =
+            serde_json::to_string(&FaultSpec::hypervisor(Fault::LinkDown { network: NetworkKind::Storage }, "node2"))
+                .unwrap();
+        assert_eq!(json, r#"{"name":"link-down","node":"node2","how":{"op":"link","net":"storage"}}"#);
+    }
+
+    #[test]
+    fn guest_commands_are_built_and_checked() {
+        let kill = Fault::KillProcess { process: "pacemakerd".into(), signal: "KILL".into() };
+        let spec = FaultSpec::from_scenario(&kill, "n", &PCMK).unwrap();
+        assert_eq!(
+            spec.how,
+            How::Guest { inject: "pkill -KILL -x pacemakerd".into(), heal: Some("systemctl start pacemaker".into()) }
+        );
+        let feeder = FaultSpec::from_scenario(&Fault::FreezeWatchdog, "n", &PCMK).unwrap();
+        assert_eq!(
+            feeder.how,
+            How::Guest { inject: "pkill -STOP -x sbd".into(), heal: Some("pkill -CONT -x sbd".into()) }
+        );
+        assert_eq!(feeder.name, "freeze-watchdog");
+        let evil = Fault::StopService { service: "x; reboot".into() };
+        assert_eq!(FaultSpec::from_scenario(&evil, "n", &PCMK).unwrap_err().what, "unit");
+        let other = Fault::KillProcess { process: "x".into(), signal: "TERM".into() };
+        assert!(matches!(FaultSpec::from_scenario(&other, "n", &PCMK).unwrap().how, How::Guest { heal: None, .. }));
+        assert!(FaultSpec::hypervisor(Fault::PowerPull, "n").is_hypervisor());
+        assert!(by_hypervisor(&Fault::Pause) && !by_hypervisor(&Fault::Reboot));
     }
 }

@@ -34,6 +34,18 @@ impl SessionPool {
         SessionPool { addrs, key, known, opts, live }
     }
 
+    /// A pool of its own for `nodes` (those of them this one knows), with the same key and
+    /// host keys and `opts`: e.g. an observer that must give up on a dead node sooner.
+    pub fn sibling(&self, nodes: &[String], opts: SessionOptions) -> SessionPool {
+        let addrs = self.addrs.iter().filter(|(n, _)| nodes.contains(n)).map(|(n, a)| (n.clone(), *a)).collect();
+        SessionPool::new(addrs, self.key.clone(), self.known.clone(), opts)
+    }
+
+    /// The options new sessions are opened with.
+    pub fn options(&self) -> &SessionOptions {
+        &self.opts
+    }
+
     /// The nodes, sorted by name.
     pub fn nodes(&self) -> Vec<String> {
         self.addrs.keys().cloned().collect()

@@ -45,6 +45,15 @@ use crate::timeline::{Roles, Seconds};
 
 /// The JUnit XML report.
 pub fn junit_xml(input: &ReportInput) -> String {
+    let mut report = Report::new("hadrill");
+    report.set_time(duration(input.timeline.end()));
+    report.add_test_suite(junit_suite(input));
+    // Writing into memory cannot fail; quick-junit's error type only carries I/O errors.
+    report.to_string().expect("serialising JUnit XML into memory")
+}
+
+/// The evaluation as one JUnit suite, for a report of several (`hadrill run --junit`).
+pub fn junit_suite(input: &ReportInput) -> TestSuite {
     let ev = input.evaluation;
     let tl = input.timeline;
 
@@ -85,11 +94,7 @@ pub fn junit_xml(input: &ReportInput) -> String {
         tl.events.len()
     ));
 
-    let mut report = Report::new("hadrill");
-    report.set_time(duration(tl.end()));
-    report.add_test_suite(suite);
-    // Writing into memory cannot fail; quick-junit's error type only carries I/O errors.
-    report.to_string().expect("serialising JUnit XML into memory")
+    suite
 }
 
 fn duration(s: Seconds) -> Duration {

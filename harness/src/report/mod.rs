@@ -12,7 +12,7 @@ mod view;
 mod write;
 
 pub use html::html;
-pub use junit::junit_xml;
+pub use junit::{junit_suite, junit_xml};
 pub use summary::{summary_md, summary_text};
 pub use view::ReportInput;
 pub use write::{FILES, ReportError, write_reports};

@@ -5,19 +5,130 @@
 use std::time::Duration;
 
 use crate::check::Watched;
+use crate::fault::FaultError;
+use crate::lab::LabError;
+use crate::node::SshError;
 use crate::scenario::{Action, Fault};
 use crate::timeline::{Event, Seconds};
 
-/// A driver's failure, split the way verdicts are: the lab broke, or an operator action
-/// the scenario asked for did not succeed.
+/// A driver's failure, split the way verdicts are: the lab broke (every variant but
+/// `ActionFailed`), or an operator action the scenario asked for did not succeed. Each infra
+/// variant keeps its cause as a `#[source]`, for the diagnostic's chain.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DriverError {
-    /// The lab or the harness broke: nothing can be said about the HA stack.
-    #[error("{0}")]
-    Infra(String),
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{what}: {source}")]
+    #[diagnostic(
+        code(hadrill::run::ssh),
+        help("the console logs of the lab's VMs are in the run's artefacts/console/")
+    )]
+    Ssh {
+        what: String,
+        #[source]
+        source: SshError,
+    },
+    #[error("{what}: {source}")]
+    #[diagnostic(code(hadrill::run::lab))]
+    Lab {
+        what: String,
+        #[source]
+        source: LabError,
+    },
+    #[error("{what}: {source}")]
+    #[diagnostic(code(hadrill::run::fault))]
+    Fault {
+        what: String,
+        #[source]
+        source: FaultError,
+    },
+    #[error("{what}: {source}")]
+    #[diagnostic(code(hadrill::run::io))]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A task of the driver's panicked or was cancelled.
+    #[error("{what}: {source}")]
+    #[diagnostic(code(hadrill::run::task))]
+    Task {
+        what: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// A set-up command ran and failed.
+    #[error("{what} on {node} exited with {status}: {stderr}")]
+    #[diagnostic(code(hadrill::run::setup_command))]
+    Remote { what: String, node: String, status: u32, stderr: String },
+    /// The stack's own tools answered with what hadrill cannot use.
+    #[error("{what}: {detail}")]
+    #[diagnostic(code(hadrill::run::stack))]
+    Stack { what: String, detail: String },
+    /// The lab lacks what the stack needs.
+    #[error("the lab has no {0}")]
+    #[diagnostic(code(hadrill::run::lab_shape))]
+    Missing(&'static str),
+    /// The cluster was not in the steady state a step needs.
+    #[error("the cluster was not ready for {step}: {why}")]
+    #[diagnostic(code(hadrill::run::not_ready))]
+    NotReady { step: &'static str, why: String },
+    /// A watcher the run depends on stopped early.
+    #[error("{0} stopped")]
+    #[diagnostic(code(hadrill::run::stopped))]
+    Stopped(&'static str),
     /// The command ran and failed.
     #[error("`{command}` on {node} exited with {code}: {stderr}")]
     ActionFailed { command: String, node: String, code: i32, stderr: String },
+}
+
+impl DriverError {
+    /// Whether the run was interrupted rather than broken.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, DriverError::Interrupted)
+    }
+}
+
+/// Errors a driver wraps with what it was doing.
+pub trait Context {
+    fn context(self, what: &str) -> DriverError;
+}
+
+impl Context for SshError {
+    fn context(self, what: &str) -> DriverError {
+        DriverError::Ssh { what: what.to_owned(), source: self }
+    }
+}
+
+impl Context for LabError {
+    fn context(self, what: &str) -> DriverError {
+        DriverError::Lab { what: what.to_owned(), source: self }
+    }
+}
+
+impl Context for FaultError {
+    fn context(self, what: &str) -> DriverError {
+        DriverError::Fault { what: what.to_owned(), source: self }
+    }
+}
+
+impl Context for std::io::Error {
+    fn context(self, what: &str) -> DriverError {
+        DriverError::Io { what: what.to_owned(), source: self }
+    }
+}
+
+impl Context for tokio::task::JoinError {
+    fn context(self, what: &str) -> DriverError {
+        DriverError::Task { what: what.to_owned(), source: self }
+    }
+}
+
+impl Context for DriverError {
+    fn context(self, _what: &str) -> DriverError {
+        self
+    }
 }
 
 /// What an action printed.

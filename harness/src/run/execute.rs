@@ -15,9 +15,7 @@ use super::driver::{Driver, DriverError, action_command};
 use crate::check::{
     Bindings, CheckKind, CheckResult, ClusterModel, Evaluation, Holds, Subject, Verdict, evaluate, holds,
 };
-use crate::scenario::{
-    Fault, NetworkKind, NodeRef, Plan, Step, StepKind, Target, Timing, describe_pattern, format_duration,
-};
+use crate::scenario::{Fault, NodeRef, Plan, Step, StepKind, Target, Timing, describe_pattern, format_duration};
 use crate::timeline::{Event, EventData, FaultKind, Meta, Seconds, Timeline};
 
 /// How the runner paces itself.
@@ -438,19 +436,7 @@ fn secs(d: Duration) -> Seconds {
     Seconds::from_millis(d.as_millis() as i64)
 }
 
-/// The timeline's word for a fault of the catalogue.
+/// How the timeline records a fault's inject, or with `heal` its heal (the catalogue's word).
 pub fn fault_kind(fault: &Fault, heal: bool) -> FaultKind {
-    use FaultKind as K;
-    let (inject, undo) = match fault {
-        Fault::PowerPull => (K::PowerOff, K::PowerOn),
-        Fault::LinkDown { network: NetworkKind::Cluster } => (K::NetworkOff, K::NetworkOn),
-        Fault::LinkDown { network: NetworkKind::Storage } | Fault::StorageBreak => (K::StorageOff, K::StorageOn),
-        Fault::KillProcess { .. } => (K::KillProcess, K::KillProcess),
-        Fault::StopService { .. } => (K::StopService, K::StartService),
-        Fault::FreezeIo => (K::FreezeIo, K::ThawIo),
-        Fault::FreezeWatchdog => (K::FreezeWatchdog, K::ThawWatchdog),
-        Fault::Pause => (K::Pause, K::Resume),
-        Fault::Reboot => (K::Reboot, K::Reboot),
-    };
-    if heal { undo } else { inject }
+    crate::fault::entry(fault).kind(heal)
 }

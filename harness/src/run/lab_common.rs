@@ -1,5 +1,5 @@
-//! What every stack's driver on a real lab shares: sessions to the VMs (kept, opened again
-//! after a reset) with each VM's clock offset, uploads, commands on several nodes at once,
+//! What the lab driver and the stacks' sides share: sessions to the VMs (kept, opened again
+//! after a reset), uploads, commands on several nodes at once,
 //! applying a fault through the hypervisor or a node's shell, hypervisor events on the run's
 //! clock, the book of faults in effect, an operator's action on a node, and the lab's part of
 //! the artefact bundle (console logs, domain XML).
@@ -14,17 +14,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use russh::ChannelMsg;
 use tokio::runtime::Handle;
 
-use super::driver::{ActionOutput, DriverError, action_command};
-use crate::fault::{FaultAction, FaultRecord, FaultSpec, apply_guest, apply_hypervisor, cuts_off};
+use super::driver::{ActionOutput, Context, DriverError, action_command};
+use crate::fault::{FaultAction, FaultRecord, FaultSpec, SessionTarget, apply, entry};
 use crate::lab::{DomainEvents, Lab, LabRecord};
-use crate::node::{ClockOffset, Fleet, NodeSession, Output, SessionPool, SshError};
+use crate::node::{Fleet, NodeSession, Output, SessionPool, SshError};
 use crate::scenario::{Action, Fault};
 use crate::timeline::{Event, Seconds};
 
 /// The faults in effect, and the nodes they cut off (never asked about the cluster or to run
 /// an operator's action until healed).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct FaultBook {
+pub struct FaultBook {
     /// Faults injected and not healed, as (fault, node).
     pub active: BTreeSet<(String, String)>,
     pub avoid: BTreeSet<String>,
@@ -39,7 +39,7 @@ impl FaultBook {
             self.active.remove(&key);
         } else {
             self.active.insert(key);
-            if cuts_off(fault) {
+            if entry(fault).cuts_off {
                 self.avoid.insert(node.to_owned());
             }
         }
@@ -51,10 +51,10 @@ impl FaultBook {
     }
 }
 
-/// Drops `node`'s session when the fault made it useless (a power cycle, a reset, a heal of a
-/// pause or a cut link); a fresh one is opened when the node is needed again.
+/// Drops `node`'s session when the fault made it useless (the catalogue says when: a power
+/// cycle, a heal of a pause or a cut link); a fresh one is opened when the node is needed again.
 pub(super) fn forget_after(rt: &Handle, sessions: &Arc<Sessions>, fault: &Fault, node: &str, heal: bool) {
-    if matches!(fault, Fault::PowerPull) || (heal && matches!(fault, Fault::Pause | Fault::LinkDown { .. })) {
+    if entry(fault).drops_session(heal) {
         let sessions = sessions.clone();
         let node = node.to_owned();
         rt.block_on(async move { sessions.forget(&node).await });
@@ -81,18 +81,16 @@ pub(super) fn run_action(
     }
 }
 
-/// Sessions to the lab's VMs: kept, and opened again when one died (a reset, a heal), with
-/// each VM's clock offset.
-pub(super) struct Sessions {
+/// Sessions to the lab's VMs: kept, and opened again when one died (a reset, a heal).
+pub struct Sessions {
     pub pool: Arc<SessionPool>,
-    pub offsets: BTreeMap<String, ClockOffset>,
 }
 
 impl Sessions {
     pub fn from_fleet(record: &LabRecord, fleet: Fleet) -> Self {
         let addrs = record.vms.iter().filter_map(|v| Some((v.node.clone(), SocketAddr::from((v.address()?, 22)))));
         let pool = SessionPool::new(addrs.collect(), fleet.key, fleet.known, fleet.opts).keeping(fleet.sessions);
-        Sessions { pool: Arc::new(pool), offsets: fleet.offsets }
+        Sessions { pool: Arc::new(pool) }
     }
 
     /// The live session to `node`, or a new one if it died, trying for at most `within`.
@@ -114,10 +112,6 @@ impl Sessions {
 
     pub async fn close_all(&self) {
         self.pool.close_all().await
-    }
-
-    pub fn offset(&self, node: &str) -> f64 {
-        self.offsets.get(node).map(|o| o.offset_secs).unwrap_or(0.0)
     }
 }
 
@@ -182,8 +176,8 @@ pub(super) fn unix_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-pub(super) fn infra(what: &str, e: impl std::fmt::Display) -> DriverError {
-    DriverError::Infra(format!("{what}: {e}"))
+pub(super) fn infra(what: &str, e: impl Context) -> DriverError {
+    e.context(what)
 }
 
 /// Runs `cmd` on every one of `nodes` at once; the first failure wins; `cancel` stops the
@@ -215,7 +209,7 @@ pub(super) fn on_every(
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {
                     if cancel.load(Ordering::Relaxed) {
                         set.abort_all();
-                        return Err(DriverError::Infra("interrupted".into()));
+                        return Err(DriverError::Interrupted);
                     }
                 }
             }
@@ -224,8 +218,8 @@ pub(super) fn on_every(
     })
 }
 
-/// Injects or heals `spec`: through libvirt for the hypervisor's faults, else in the node's
-/// shell.
+/// Injects or heals `spec`: the hypervisor's faults on the lab, the guest's through the
+/// node's session.
 pub(super) fn apply_fault(
     lab: &Lab,
     rt: &Handle,
@@ -234,13 +228,13 @@ pub(super) fn apply_fault(
     heal: bool,
 ) -> Result<FaultRecord, DriverError> {
     let action = if heal { FaultAction::Heal } else { FaultAction::Inject };
+    let timeout = Duration::from_secs(60);
     if spec.is_hypervisor() {
-        return apply_hypervisor(lab, spec, action).map_err(|e| infra("fault", e));
+        return apply(lab, spec, action, timeout).map_err(|e| e.context("fault"));
     }
-    rt.block_on(async {
-        let s = sessions.get(spec.node(), Duration::from_secs(30)).await.map_err(|e| infra("fault", e))?;
-        apply_guest(&s, spec, action, Duration::from_secs(60)).await.map_err(|e| infra("fault", e))
-    })
+    let session = rt.block_on(sessions.get(spec.node(), Duration::from_secs(30))).map_err(|e| e.context("fault"))?;
+    let target = SessionTarget { lab, session: &session, rt };
+    apply(&target, spec, action, timeout).map_err(|e| e.context("fault"))
 }
 
 /// libvirt's events since the last call about the cluster's `nodes`, on the run's clock.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info};
 
-use super::driver::DriverError;
+use super::driver::{Context, DriverError};
 use super::pve_observer::{NodeClocks, PveObserver, PveObserverOptions};
 use crate::node::{Output, SessionPool, SshError};
 use crate::stack::pve::{self, BootstrapPlan, CURRENT_STATUS, MANAGER_STATUS, On, PveVersion};
@@ -57,7 +57,7 @@ pub struct PveCluster {
 /// What one remote command of the bootstrap did, without the command itself: it may hold the
 /// root password.
 fn failed(what: &str, node: &str, e: SshError) -> DriverError {
-    DriverError::Infra(format!("bootstrap: {what} on {node}: {e}"))
+    DriverError::Ssh { what: format!("bootstrap: {what} on {node}"), source: e }
 }
 
 impl PveCluster {
@@ -87,19 +87,21 @@ impl PveCluster {
         if o.success() {
             Ok(o.stdout)
         } else {
-            Err(DriverError::Infra(format!(
-                "bootstrap: {what} on {node} exited with {}: {}",
-                o.status,
-                o.stderr.trim()
-            )))
+            Err(DriverError::Remote {
+                what: format!("bootstrap: {what}"),
+                node: node.to_owned(),
+                status: o.status,
+                stderr: o.stderr.trim().to_owned(),
+            })
         }
     }
 
     /// `pveversion` on the first node: the plan depends on it (HA groups or rules).
     pub async fn version(&self) -> Result<PveVersion, DriverError> {
-        let first = self.nodes.first().ok_or_else(|| DriverError::Infra("no nodes".into()))?;
+        let first = self.nodes.first().ok_or(DriverError::Missing("nodes"))?;
         let out = self.step(first, "check the node runs Proxmox VE", "pveversion").await?;
-        pve::parse_pveversion(&out).map_err(|e| DriverError::Infra(format!("{first}: {e}")))
+        pve::parse_pveversion(&out)
+            .map_err(|e| DriverError::Stack { what: format!("pveversion on {first}"), detail: e.to_string() })
     }
 
     /// Runs `cmd` on every node at once (`what` for errors and progress).
@@ -114,13 +116,13 @@ impl PveCluster {
                 if o.success() {
                     Ok(())
                 } else {
-                    Err(DriverError::Infra(format!("{what} on {n} exited with {}: {}", o.status, o.stderr.trim())))
+                    Err(DriverError::Remote { what, node: n, status: o.status, stderr: o.stderr.trim().to_owned() })
                 }
             });
         }
         let mut first = None;
         while let Some(r) = set.join_next().await {
-            let r = r.map_err(|e| DriverError::Infra(format!("{what}: {e}"))).and_then(|r| r);
+            let r = r.map_err(|e| e.context(what)).and_then(|r| r);
             if let Err(e) = r {
                 first.get_or_insert(e);
             }
@@ -136,17 +138,19 @@ impl PveCluster {
         plan: &BootstrapPlan,
         vars: BTreeMap<String, String>,
         cancel: &AtomicBool,
-        progress: &mut (dyn FnMut(&str) + Send),
+        progress: &mut dyn FnMut(&str),
     ) -> Result<BTreeMap<String, String>, DriverError> {
         let mut vars = vars;
-        let first = self.nodes.first().ok_or_else(|| DriverError::Infra("no nodes".into()))?.clone();
+        let first = self.nodes.first().ok_or(DriverError::Missing("nodes"))?.clone();
         for c in &plan.commands {
             if cancel.load(Ordering::Relaxed) {
-                return Err(DriverError::Infra("interrupted".into()));
+                return Err(DriverError::Interrupted);
             }
             let t = Instant::now();
             progress(&c.what);
-            let cmd = c.render(&vars).map_err(|e| DriverError::Infra(format!("bootstrap: {e}")))?;
+            let cmd = c
+                .render(&vars)
+                .map_err(|e| DriverError::Stack { what: format!("bootstrap: {}", c.what), detail: e.to_string() })?;
             let out = match &c.on {
                 On::Every => {
                     self.on_every(&c.what, &cmd).await?;
@@ -164,7 +168,10 @@ impl PveCluster {
             if let (Some(cap), Some(out)) = (c.capture, out) {
                 let value = out.trim().to_owned();
                 if value.is_empty() {
-                    return Err(DriverError::Infra(format!("bootstrap: {} printed nothing", c.what)));
+                    return Err(DriverError::Stack {
+                        what: format!("bootstrap: {}", c.what),
+                        detail: "printed nothing".into(),
+                    });
                 }
                 vars.insert(cap.var().to_owned(), value);
             }
@@ -212,7 +219,7 @@ impl PveCluster {
         services: &[String],
         within: Duration,
         cancel: &AtomicBool,
-        progress: &mut (dyn FnMut(&str, Duration) + Send),
+        progress: &mut dyn FnMut(&str, Duration),
     ) -> Result<(), String> {
         let start = Instant::now();
         loop {
@@ -243,7 +250,7 @@ impl PveCluster {
     /// Events the observer reported since the last call; `Err` when one of its loops ended.
     pub fn observed(&mut self) -> Result<Vec<Event>, DriverError> {
         match &mut self.observer {
-            Some(o) if o.failed() => Err(DriverError::Infra("the Proxmox VE observer stopped".into())),
+            Some(o) if o.failed() => Err(DriverError::Stopped("the Proxmox VE observer")),
             Some(o) => Ok(o.drain()),
             None => Ok(Vec::new()),
         }

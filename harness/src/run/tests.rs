@@ -106,7 +106,8 @@ impl Driver for Scripted {
 
     fn fault(&mut self, fault: &Fault, n: &str, heal: bool) -> Result<Seconds, DriverError> {
         if self.broken_lab {
-            return Err(DriverError::Infra("libvirt: connection lost".into()));
+            let source = crate::lab::LabError::EventLoop { message: "connection lost".into() };
+            return Err(DriverError::Lab { what: "libvirt".into(), source });
         }
         let t0 = self.now.as_f64();
         self.faults.push((n.to_owned(), heal, self.now));

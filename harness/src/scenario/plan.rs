@@ -161,22 +161,14 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Its name in scenario files (from the fault catalogue).
     pub fn name(&self) -> &'static str {
-        match self {
-            Fault::PowerPull => "power-pull",
-            Fault::LinkDown { .. } => "link-down",
-            Fault::StorageBreak => "storage-break",
-            Fault::KillProcess { .. } => "kill-process",
-            Fault::StopService { .. } => "stop-service",
-            Fault::FreezeIo => "freeze-io",
-            Fault::FreezeWatchdog => "freeze-watchdog",
-            Fault::Pause => "pause",
-            Fault::Reboot => "reboot",
-        }
+        crate::fault::entry(self).name
     }
 
+    /// Whether a `heal` step can undo it (from the fault catalogue).
     pub fn healable(&self) -> bool {
-        !matches!(self, Fault::KillProcess { .. } | Fault::Reboot)
+        crate::fault::entry(self).heals
     }
 }
 

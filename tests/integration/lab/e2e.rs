@@ -7,13 +7,14 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
-use hadrill::fault::{FaultAction, FaultSpec, apply_guest, apply_hypervisor};
+use hadrill::fault::{FaultAction, FaultSpec, SessionTarget, apply};
 use hadrill::image::{BuildOptions, ImageCache, Recipe, build};
 use hadrill::lab::WatchdogAction;
 use hadrill::lab::{
     HvEventKind, Hypervisor, Lab, LabConfig, Lifecycle, NetRole, RunState, default_state_dir, qemu_rss,
 };
 use hadrill::node::{JournalItem, JournalStream, connect_fleet};
+use hadrill::scenario::{Fault, NetworkKind};
 
 pub fn enabled() -> bool {
     std::env::var("HADRILL_E2E").is_ok_and(|v| v == "1")
@@ -87,8 +88,9 @@ pub fn real_vms_power_pull_and_link_down() {
     let _ = events.drain();
 
     // 3. Power pull node1: a destroyed event, and node1 is gone over SSH.
-    let pull = FaultSpec::PowerPull { node: "node1".into() };
-    let rec = apply_hypervisor(&lab, &pull, FaultAction::Inject).unwrap();
+    let pull = FaultSpec::hypervisor(Fault::PowerPull, "node1");
+    let limit = Duration::from_secs(60);
+    let rec = apply(&lab, &pull, FaultAction::Inject, limit).unwrap();
     let node1_dom = lab.record().vm("node1").unwrap().domain.clone();
     let (ev, _) = events.wait_for(Duration::from_secs(30), |e| {
         e.domain == node1_dom && e.kind == (HvEventKind::Lifecycle { lifecycle: Lifecycle::Destroyed })
@@ -102,8 +104,8 @@ pub fn real_vms_power_pull_and_link_down() {
     assert!(r.as_ref().is_err_and(|e| e.is_unreachable()), "node1 must be unreachable, got {r:?}");
 
     // 4. Link down node2's cluster NIC: unreachable while the hypervisor says it runs.
-    let cut = FaultSpec::LinkDown { node: "node2".into(), net: NetRole::Cluster };
-    apply_hypervisor(&lab, &cut, FaultAction::Inject).unwrap();
+    let cut = FaultSpec::hypervisor(Fault::LinkDown { network: NetworkKind::Cluster }, "node2");
+    apply(&lab, &cut, FaultAction::Inject, limit).unwrap();
     assert_eq!(lab.link_is_up("node2", NetRole::Cluster).unwrap(), Some(false));
     let r = rt.block_on(fleet.session("node2").unwrap().exec("true", Duration::from_secs(20)));
     assert!(r.as_ref().is_err_and(|e| e.is_unreachable()), "node2 must be unreachable, got {r:?}");
@@ -113,11 +115,11 @@ pub fn real_vms_power_pull_and_link_down() {
 
     // 5. Heal both.
     let t = Instant::now();
-    apply_hypervisor(&lab, &cut, FaultAction::Heal).unwrap();
+    apply(&lab, &cut, FaultAction::Heal, limit).unwrap();
     rt.block_on(fleet.reconnect(lab.record(), "node2", Duration::from_secs(120))).unwrap();
     eprintln!("e2e: link-up node2: SSH again after {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    apply_hypervisor(&lab, &pull, FaultAction::Heal).unwrap();
+    apply(&lab, &pull, FaultAction::Heal, limit).unwrap();
     let (ev, _) = events.wait_for(Duration::from_secs(30), |e| {
         e.domain == node1_dom && e.kind == (HvEventKind::Lifecycle { lifecycle: Lifecycle::Started })
     });
@@ -131,8 +133,14 @@ pub fn real_vms_power_pull_and_link_down() {
     // 6. A guest fault, seen in node3's journal stream on the host clock.
     let node3 = fleet.session("node3").unwrap();
     let mut journal = rt.block_on(JournalStream::start(node3, fleet.offsets["node3"].clone(), 0)).unwrap();
-    let stop = FaultSpec::StopService { node: "node3".into(), unit: "rpcbind.service".into() };
-    let rec = rt.block_on(apply_guest(node3, &stop, FaultAction::Inject, Duration::from_secs(60))).unwrap();
+    let stop = FaultSpec::from_scenario(
+        &Fault::StopService { service: "rpcbind.service".into() },
+        "node3",
+        &hadrill::stack::pacemaker::FAULTS,
+    )
+    .unwrap();
+    let guest = SessionTarget { lab: &lab, session: node3, rt: rt.handle() };
+    let rec = apply(&guest, &stop, FaultAction::Inject, limit).unwrap();
     let state = rt.block_on(node3.exec("systemctl is-active rpcbind.service", Duration::from_secs(60))).unwrap();
     assert_eq!(state.stdout.trim(), "inactive");
     let entry = rt.block_on(async {
@@ -162,7 +170,7 @@ pub fn real_vms_power_pull_and_link_down() {
         "e2e: stop-service rpcbind on node3: journal says stopped {skew:+.3} s after the fault was issued (host clock)"
     );
     assert!((-1.0..30.0).contains(&skew), "journal time on the host clock is off: {skew}");
-    rt.block_on(apply_guest(node3, &stop, FaultAction::Heal, Duration::from_secs(60))).unwrap();
+    apply(&guest, &stop, FaultAction::Heal, limit).unwrap();
     let state = rt.block_on(node3.exec("systemctl is-active rpcbind.service", Duration::from_secs(60))).unwrap();
     assert_eq!(state.stdout.trim(), "active");
     drop(journal);

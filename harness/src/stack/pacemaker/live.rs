@@ -5,7 +5,7 @@
 //! Everything here is pure (text in, events or verdicts out); the SSH side is the runner's
 //! `LabDriver`.
 
-use crate::fault::{FaultSpec, StackFaults};
+use crate::fault::{FaultSpec, StackFaults, UnsafeArgument};
 use crate::scenario::Fault;
 use crate::timeline::{Event, EventData, Seconds};
 
@@ -130,7 +130,7 @@ pub const FAULTS: StackFaults = StackFaults {
 };
 
 /// The catalogue's fault for a scenario's fault on `node`, with this stack's names.
-pub fn fault_spec(fault: &Fault, node: &str) -> FaultSpec {
+pub fn fault_spec(fault: &Fault, node: &str) -> Result<FaultSpec, UnsafeArgument> {
     FaultSpec::from_scenario(fault, node, &FAULTS)
 }
 
@@ -269,36 +269,31 @@ mod tests {
 
     #[test]
     fn scenario_faults_map_onto_the_catalogue() {
+        use crate::fault::How;
         use crate::lab::NetRole;
         use crate::scenario::NetworkKind;
         let n = "node2";
-        assert_eq!(fault_spec(&Fault::PowerPull, n), FaultSpec::PowerPull { node: n.into() });
+        let how = |f: Fault| fault_spec(&f, n).unwrap().how;
+        assert_eq!(how(Fault::PowerPull), How::Power);
+        assert_eq!(how(Fault::LinkDown { network: NetworkKind::Cluster }), How::Link { net: NetRole::Cluster });
+        assert_eq!(how(Fault::LinkDown { network: NetworkKind::Storage }), How::Link { net: NetRole::Storage });
         assert_eq!(
-            fault_spec(&Fault::LinkDown { network: NetworkKind::Cluster }, n),
-            FaultSpec::LinkDown { node: n.into(), net: NetRole::Cluster }
-        );
-        assert_eq!(
-            fault_spec(&Fault::LinkDown { network: NetworkKind::Storage }, n),
-            FaultSpec::LinkDown { node: n.into(), net: NetRole::Storage }
-        );
-        assert_eq!(
-            fault_spec(&Fault::KillProcess { process: "pacemaker-fenced".into(), signal: "KILL".into() }, n),
-            FaultSpec::KillProcess {
-                node: n.into(),
-                process: "pacemaker-fenced".into(),
-                signal: "KILL".into(),
-                unit: Some("pacemaker".into())
+            how(Fault::KillProcess { process: "pacemaker-fenced".into(), signal: "KILL".into() }),
+            How::Guest {
+                inject: "pkill -KILL -x pacemaker-fenced".into(),
+                heal: Some("systemctl start pacemaker".into())
             }
         );
         assert_eq!(
-            fault_spec(&Fault::KillProcess { process: "sleep".into(), signal: "TERM".into() }, n),
-            FaultSpec::KillProcess { node: n.into(), process: "sleep".into(), signal: "TERM".into(), unit: None }
+            how(Fault::KillProcess { process: "sleep".into(), signal: "TERM".into() }),
+            How::Guest { inject: "pkill -TERM -x sleep".into(), heal: None }
         );
         assert_eq!(
-            fault_spec(&Fault::FreezeWatchdog, n),
-            FaultSpec::FreezeWatchdogFeeder { node: n.into(), process: "sbd".into() }
+            how(Fault::FreezeWatchdog),
+            How::Guest { inject: "pkill -STOP -x sbd".into(), heal: Some("pkill -CONT -x sbd".into()) }
         );
-        assert_eq!(fault_spec(&Fault::Pause, n), FaultSpec::Pause { node: n.into() });
+        assert_eq!(how(Fault::Pause), How::Pause);
+        assert_eq!(fault_spec(&Fault::Pause, n).unwrap().name, "pause");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use diff::diff;
 pub use error::PacemakerError;
 pub use fencing::{FenceRecord, FenceStatus, parse_fence_history};
 pub use live::{
-    CRM_MON, FENCE_DEVICES, NodeHealth, STACK_UNITS, StatusPoller, fault_spec, journal_events, journal_export,
+    CRM_MON, FAULTS, FENCE_DEVICES, NodeHealth, STACK_UNITS, StatusPoller, fault_spec, journal_events, journal_export,
     lists_watchdog, stack_entries, unready,
 };
 pub use read::read_journal;

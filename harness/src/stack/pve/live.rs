@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{FaultSpec, StackFaults};
+use crate::fault::{FaultSpec, StackFaults, UnsafeArgument};
 use crate::scenario::Fault;
 use crate::stack::journal::read_json;
 use crate::timeline::{Event, EventData, Seconds};
@@ -50,7 +50,7 @@ pub const FAULTS: StackFaults = StackFaults {
 };
 
 /// The catalogue's fault for a scenario's fault on `node`, with this stack's names.
-pub fn fault_spec(fault: &Fault, node: &str) -> FaultSpec {
+pub fn fault_spec(fault: &Fault, node: &str) -> Result<FaultSpec, UnsafeArgument> {
     FaultSpec::from_scenario(fault, node, &FAULTS)
 }
 
@@ -209,12 +209,21 @@ mod tests {
 
     #[test]
     fn scenario_faults_use_proxmox_names() {
-        let spec = fault_spec(&Fault::FreezeWatchdog, "node1");
-        assert_eq!(spec, FaultSpec::FreezeWatchdogFeeder { node: "node1".into(), process: "watchdog-mux".into() });
+        use crate::fault::How;
+        let spec = fault_spec(&Fault::FreezeWatchdog, "node1").unwrap();
+        assert_eq!(
+            spec.how,
+            How::Guest {
+                inject: "pkill -STOP -x watchdog-mux".into(),
+                heal: Some("pkill -CONT -x watchdog-mux".into())
+            }
+        );
         let kill = |p: &str| fault_spec(&Fault::KillProcess { process: p.into(), signal: "KILL".into() }, "node2");
         for (process, unit) in [("pmxcfs", Some("pve-cluster")), ("pve-ha-lrm", Some("pve-ha-lrm")), ("bash", None)] {
-            match kill(process) {
-                FaultSpec::KillProcess { unit: u, .. } => assert_eq!(u.as_deref(), unit, "{process}"),
+            match kill(process).unwrap().how {
+                How::Guest { heal, .. } => {
+                    assert_eq!(heal, unit.map(|u| format!("systemctl start {u}")), "{process}")
+                }
                 other => panic!("{other:?}"),
             }
         }
