@@ -79,6 +79,27 @@ pub enum RunError {
     )]
     #[diagnostic(code(hadrill::run::no_iso))]
     NoIso { image: &'static str, settings: &'static str },
+    /// Where the run directories go cannot take them.
+    #[error("the run directory {} cannot be written", path.display())]
+    #[diagnostic(code(hadrill::run::run_dir), help("pass --out DIR with a writable directory"))]
+    RunDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// libvirt does not answer.
+    #[error("libvirt at {uri} does not answer")]
+    #[diagnostic(
+        code(hadrill::run::libvirt),
+        help(
+            "start libvirtd and virtlogd (`sh ci/host-setup.sh` does), or point --connect / HADRILL_LIBVIRT_URI at one that runs"
+        )
+    )]
+    Libvirt {
+        uri: String,
+        #[source]
+        source: LabError,
+    },
     #[error("cannot start the async runtime: {0}")]
     #[diagnostic(code(hadrill::run::runtime))]
     Runtime(#[source] std::io::Error),

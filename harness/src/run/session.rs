@@ -170,7 +170,41 @@ pub fn prepare(cfg: &SessionConfig) -> Result<Prepared, Vec<RunError>> {
         },
         false => None,
     };
+    // Where the results go must take them, before hours are spent on what fills them.
+    let runs_dir = cfg.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
+    if errors.is_empty()
+        && let Err(source) = probe_dir(&runs_dir)
+    {
+        errors.push(RunError::RunDir { path: runs_dir, source });
+    }
+    if errors.is_empty()
+        && let Some(junit) = &cfg.junit
+        && let Err(source) = probe_file(junit)
+    {
+        errors.push(RunError::Junit { path: junit.clone(), source });
+    }
     if errors.is_empty() { Ok(Prepared { runs, pve, workload }) } else { Err(errors) }
+}
+
+/// `dir` exists (made if need be) and takes a file.
+fn probe_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".hadrill-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"probe")?;
+    std::fs::remove_file(&probe)
+}
+
+/// `file` can be written (its directory made if need be): an existing one opens for
+/// appending; a new one takes a byte, and is removed again.
+fn probe_file(file: &Path) -> std::io::Result<()> {
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    if file.exists() {
+        return std::fs::OpenOptions::new().append(true).open(file).map(|_| ());
+    }
+    std::fs::write(file, b"-")?;
+    std::fs::remove_file(file)
 }
 
 /// `hadrill-workload`, built beside `hadrill` (it is a default member of the workspace), or
@@ -207,6 +241,8 @@ pub fn run(
         .build()
         .map_err(RunError::Runtime)?;
     cancel.on_signals(&rt);
+    // libvirt first: without it nothing below is of use, and an image build would be wasted.
+    crate::lab::Hypervisor::open(&cfg.uri).map_err(|source| RunError::Libvirt { uri: cfg.uri.clone(), source })?;
     let cache = ImageCache::new(&cfg.state_dir);
     // The Proxmox VE image first: what the user gave for it (an ISO, a mirror) is the likelier to
     // be wrong, and the base image is usually cached already.
