@@ -136,6 +136,16 @@ pub fn abandon(plan: &Plan, driver: &mut dyn Driver, options: &RunOptions, what:
         s => Some(s),
     };
     let mut r = run.finish(stopped);
+    // The scenario's own checks are about the scenario, which never began: what the stack did
+    // while it was being set up (a fence on a starved host, say) is no verdict on them. Fence
+    // truth stays judged: a claim the hypervisor refutes is false whenever it was made.
+    for c in r.evaluation.checks.iter_mut().skip(1) {
+        if c.name != crate::scenario::UNCONFIRMED_FENCE && matches!(c.verdict, Verdict::Pass | Verdict::Fail) {
+            c.message = format!("not judged: the scenario's steps never began ({what} did not happen); {}", c.message);
+            c.verdict = Verdict::Inconclusive;
+        }
+    }
+    r.evaluation.verdict = Verdict::combine(r.evaluation.checks.iter().map(|c| c.verdict));
     if r.stopped.is_none() {
         r.stopped = Some(Stop::InfraError(r.evaluation.checks[0].message.clone()));
     }

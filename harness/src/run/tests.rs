@@ -286,6 +286,34 @@ fn a_run_that_never_began_is_never_a_pass() {
     assert_eq!(r.evaluation.checks.iter().filter(|c| c.verdict == Verdict::InfraError).count(), 1);
 }
 
+/// Seen on real VMs: a starved host lost a node's token while the stack was still forming, the
+/// stack fenced it, and the readiness gate gave up. The scenario's `never: fenced` must not
+/// FAIL over what happened before its first step: it is not judged at all.
+#[test]
+fn an_abandoned_run_does_not_judge_the_scenario_over_its_set_up() {
+    let yaml = "
+name: reboot
+stack: pve
+cluster: { nodes: 3 }
+resources: [{ id: ct:100 }]
+steps:
+  - fault: { reboot: { node: node1 } }
+invariants:
+  - { never: fenced, nodes: all }
+";
+    let plan = scenario::parse("test.yaml", yaml, None).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut d = Scripted::new(FAST, true);
+    d.at(3.0, node("node2", "online", "fence"));
+    d.at(5.0, node("node2", "fence", "unknown"));
+    d.now = Seconds(10.0);
+    let stop = Stop::Inconclusive("node1 is pending".into());
+    let r = abandon(&plan, &mut d, &RunOptions::default(), "the cluster became ready", stop);
+    assert_eq!(r.evaluation.verdict, Some(Verdict::Inconclusive), "{:#?}", r.evaluation.checks);
+    let c = check(&r, "never: any node fenced");
+    assert_eq!(c.verdict, Verdict::Inconclusive, "{c:#?}");
+    assert!(c.message.contains("never began"), "{c:#?}");
+}
+
 #[test]
 fn invariants_hold_from_the_first_step_not_during_the_set_up() {
     // The stack's set-up: the service is stopped at t=2 and started at t=5; the steps begin
