@@ -59,10 +59,35 @@ fn ci_runs_the_readme_command() -> Result<(), String> {
     Ok(())
 }
 
+/// The README's exit-code table is the engine's (`hadrill::exit::TABLE`): every row, with its
+/// code, name and meaning, and nothing else.
+fn the_exit_code_table_is_the_engine_s() -> Result<(), String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).map_err(|e| e.to_string())?;
+    let section = readme.split("## Exit codes").nth(1).ok_or("README: no `## Exit codes` section")?;
+    let rows: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| code"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let mut table: Vec<_> = hadrill::exit::TABLE.iter().collect();
+    table.sort_by_key(|r| r.code);
+    ensure(rows.len() == table.len(), || format!("README has {} rows, the engine {}", rows.len(), table.len()))?;
+    for (line, row) in rows.iter().zip(table) {
+        let want = format!("| {} | {} | {} |", row.code, row.name, row.meaning);
+        ensure(*line == want, || format!("README row
+  {line}
+is not the engine's
+  {want}"))?;
+    }
+    Ok(())
+}
+
 pub fn trials() -> Vec<Trial> {
+    let exit = trial("readme::the_exit_code_table_is_the_engine_s", the_exit_code_table_is_the_engine_s);
     let ci = trial("readme::ci_runs_the_readme_command", ci_runs_the_readme_command);
     if let Err(why) = corpus() {
-        return vec![ci, skipped("readme::examples", format!("the README's examples read the corpus: {why}"))];
+        return vec![exit, ci, skipped("readme::examples", format!("the README's examples read the corpus: {why}"))];
     }
     let text = std::fs::read_to_string(repo().join("README.md")).unwrap_or_default();
     examples(&text)
@@ -91,6 +116,6 @@ pub fn trials() -> Vec<Trial> {
                 })
             })
         })
-        .chain([ci])
+        .chain([ci, exit])
         .collect()
 }
