@@ -207,58 +207,11 @@ pub enum StackArg {
     Pve,
 }
 
-/// A set-up broken on purpose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum SabotageArg {
-    /// sbd disabled and stonith-enabled=false (the only way Pacemaker runs resources without
-    /// sbd): nothing fences a lost node.
-    NoSbd,
-    /// No watchdog device or module (no i6300esb, softdog blacklisted, SBD_WATCHDOG_DEV=/dev/null):
-    /// nothing resets a node whose sbd hangs.
-    NoWatchdog,
-    /// Once the service runs, its failure budget is used up on every other node: a fault
-    /// leaves it nowhere to go.
-    RelocateExhausted,
-    /// sbd's watchdog timeout raised to 90 s in SBD_OPTS ("-1 90") while Pacemaker reads
-    /// SBD_WATCHDOG_TIMEOUT=10: peers declare a node self-fenced long before it resets.
-    ShortFenceTimeout,
-    /// The watchdog never resets (i6300esb with libvirt action 'none', softdog
-    /// soft_noboot=1): nothing resets a node whose sbd hangs.
-    WatchdogNoReset,
-    /// Once the service runs, a fence_watchdog device whose pcmk_host_list leaves out the node
-    /// that runs it: nothing can fence that node.
-    OneNodeUnfenceable,
-    /// The service's resource has no monitor operation: nobody notices it hang.
-    NoMonitor,
-    /// stonith-watchdog-timeout left unset with sbd running: resources start, but nothing
-    /// can fence.
-    NoWatchdogTimeout,
-    /// corosync and pacemaker started by hand, not enabled at boot: a node that restarts
-    /// stays out of the cluster.
-    NoAutostart,
-    /// Once the service runs, permanent bans (crm_resource --ban) of it from every other
-    /// node: a fault leaves it nowhere to go.
-    LeftoverBans,
-    /// The monitor operation has on-fail=ignore: a failed service is left where it is.
-    MonitorIgnored,
-}
-
-impl From<SabotageArg> for Sabotage {
-    fn from(a: SabotageArg) -> Sabotage {
-        match a {
-            SabotageArg::NoSbd => Sabotage::NoSbd,
-            SabotageArg::NoWatchdog => Sabotage::NoWatchdog,
-            SabotageArg::RelocateExhausted => Sabotage::RelocateExhausted,
-            SabotageArg::ShortFenceTimeout => Sabotage::ShortFenceTimeout,
-            SabotageArg::WatchdogNoReset => Sabotage::WatchdogNoReset,
-            SabotageArg::OneNodeUnfenceable => Sabotage::OneNodeUnfenceable,
-            SabotageArg::NoMonitor => Sabotage::NoMonitor,
-            SabotageArg::NoWatchdogTimeout => Sabotage::NoWatchdogTimeout,
-            SabotageArg::NoAutostart => Sabotage::NoAutostart,
-            SabotageArg::LeftoverBans => Sabotage::LeftoverBans,
-            SabotageArg::MonitorIgnored => Sabotage::MonitorIgnored,
-        }
-    }
+/// `--sabotage KIND`: the engine's kinds, offered under their names with what each breaks.
+fn sabotage_kind() -> impl clap::builder::TypedValueParser<Value = Sabotage> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(Sabotage::ALL.map(|s| PossibleValue::new(s.name()).help(s.about())))
+        .map(|name| Sabotage::ALL.into_iter().find(|s| s.name() == name).unwrap_or(Sabotage::ALL[0]))
 }
 
 /// `hadrill run ...`
@@ -290,8 +243,8 @@ pub struct RunArgs {
     pub recipes: Option<PathBuf>,
     /// Break the cluster's set-up on purpose, to show that the scenario catches it: the run
     /// must then FAIL (exit 1), naming the expectation that was not met.
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub sabotage: Option<SabotageArg>,
+    #[arg(long, value_parser = sabotage_kind(), value_name = "KIND")]
+    pub sabotage: Option<Sabotage>,
     #[command(flatten)]
     pub host: HostArgs,
 }
@@ -307,17 +260,26 @@ impl From<StackArg> for StackKind {
 
 #[cfg(test)]
 mod tests {
-    use clap::ValueEnum;
+    use clap::CommandFactory;
 
     use super::*;
 
     /// `--sabotage` offers every kind, under the name the reports print.
     #[test]
     fn every_sabotage_is_offered_under_its_name() {
-        let offered: Vec<Sabotage> = SabotageArg::value_variants().iter().map(|a| Sabotage::from(*a)).collect();
-        assert_eq!(offered, Sabotage::ALL);
-        for a in SabotageArg::value_variants() {
-            assert_eq!(a.to_possible_value().unwrap().get_name(), Sabotage::from(*a).name());
+        let cmd = Cli::command();
+        let run = cmd.find_subcommand("run").expect("run");
+        let arg = run.get_arguments().find(|a| a.get_id() == "sabotage").expect("--sabotage");
+        let offered: Vec<String> = arg.get_possible_values().iter().map(|v| v.get_name().to_owned()).collect();
+        let names: Vec<String> = Sabotage::ALL.iter().map(|s| s.name().to_owned()).collect();
+        assert_eq!(offered, names);
+        for s in Sabotage::ALL {
+            let parsed = Cli::try_parse_from(["hadrill", "run", "x.yaml", "--sabotage", s.name()])
+                .unwrap_or_else(|e| panic!("{}: {e}", s.name()));
+            match parsed.command {
+                Command::Run(a) => assert_eq!(a.sabotage, Some(s)),
+                _ => unreachable!(),
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
         out: args.out,
         image: args.image,
         recipes: args.recipes.unwrap_or_else(default_recipes_dir),
-        sabotage: args.sabotage.map(Into::into),
+        sabotage: args.sabotage,
         uri: args.host.uri(),
         state_dir: args.host.state_dir(),
     };

@@ -64,21 +64,21 @@ fn ci_runs_the_readme_command() -> Result<(), String> {
 fn the_exit_code_table_is_the_engine_s() -> Result<(), String> {
     let readme = std::fs::read_to_string(repo().join("README.md")).map_err(|e| e.to_string())?;
     let section = readme.split("## Exit codes").nth(1).ok_or("README: no `## Exit codes` section")?;
-    let rows: Vec<&str> = section
-        .lines()
-        .skip_while(|l| !l.starts_with("| code"))
-        .skip(2)
-        .take_while(|l| l.starts_with('|'))
-        .collect();
+    let rows: Vec<&str> =
+        section.lines().skip_while(|l| !l.starts_with("| code")).skip(2).take_while(|l| l.starts_with('|')).collect();
     let mut table: Vec<_> = hadrill::exit::TABLE.iter().collect();
     table.sort_by_key(|r| r.code);
     ensure(rows.len() == table.len(), || format!("README has {} rows, the engine {}", rows.len(), table.len()))?;
     for (line, row) in rows.iter().zip(table) {
         let want = format!("| {} | {} | {} |", row.code, row.name, row.meaning);
-        ensure(*line == want, || format!("README row
+        ensure(*line == want, || {
+            format!(
+                "README row
   {line}
 is not the engine's
-  {want}"))?;
+  {want}"
+            )
+        })?;
     }
     Ok(())
 }
