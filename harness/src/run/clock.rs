@@ -95,6 +95,15 @@ impl NodeClocks for RunClock {
     fn to_node(&self, node: &str, t: Seconds) -> f64 {
         self.t0_secs() + t.as_f64() + self.offset(node)
     }
+
+    fn map_entry(&self, node: &str, line: &[u8]) -> Option<Vec<u8>> {
+        let (mapped, stats) = self.map(node).map_export(line);
+        (stats.by_boot > 0).then_some(mapped)
+    }
+
+    fn host_to_run(&self, host_us: i64) -> Seconds {
+        Seconds::from_millis(((host_us as f64 / 1e6 - self.t0_secs()) * 1000.0).round() as i64)
+    }
 }
 
 #[cfg(test)]
@@ -125,5 +134,34 @@ mod tests {
         assert!((t.as_f64() - 5.0).abs() < 0.01, "{t:?}");
         assert_eq!(clock.offset("n1"), -50.0);
         assert_eq!(clock.offset("n2"), 0.0);
+    }
+
+    /// A live journal line of a measured boot is placed by its monotonic time: what the node
+    /// logs right after a resume lands after the resume, not inside the pause.
+    #[test]
+    fn live_journal_lines_map_by_boot_and_monotonic_time() {
+        let clock = RunClock::start(&BTreeMap::new());
+        let t0 = clock.t0_secs();
+        let mut a = anchor(t0, 0.0);
+        a.boot_id = Some("b1".into());
+        a.guest_mono_secs = Some(100.0);
+        clock.measured("n1", a);
+        clock.paused("n1", t0 + 10.0);
+        clock.resumed("n1", t0 + 60.0);
+        // Logged 1 s after the resume: monotonic 111 s (it stood still through the pause), its
+        // realtime clock 50 s behind.
+        let line = serde_json::json!({
+            "_BOOT_ID": "b1", "__MONOTONIC_TIMESTAMP": "111000000",
+            "__REALTIME_TIMESTAMP": (((t0 + 11.0) * 1e6) as i64).to_string(), "MESSAGE": "x",
+        })
+        .to_string();
+        let mapped = clock.map_entry("n1", line.as_bytes()).expect("a measured boot");
+        let v: serde_json::Value = serde_json::from_slice(&mapped).unwrap();
+        let us: i64 = v["__REALTIME_TIMESTAMP"].as_str().unwrap().parse().unwrap();
+        let t = clock.host_to_run(us);
+        assert!((t.as_f64() - 61.0).abs() < 0.01, "{t:?}");
+        // A boot never measured: not mapped here.
+        let other = line.replace("\"b1\"", "\"b2\"");
+        assert!(clock.map_entry("n1", other.as_bytes()).is_none());
     }
 }

@@ -50,6 +50,17 @@ pub trait NodeClocks: Send + Sync {
     fn to_run(&self, node: &str, guest_us: i64) -> Seconds;
     /// The run's instant `t` on a node's clock, in seconds since the epoch.
     fn to_node(&self, node: &str, t: Seconds) -> f64;
+    /// One line of the node's `journalctl -o json` with its realtime replaced by the host's
+    /// time, placed by its boot and monotonic time; `None` where these clocks cannot.
+    fn map_entry(&self, _node: &str, _line: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    /// A host timestamp (microseconds since the epoch) on the run's clock: by default, as long
+    /// before [`now`](Self::now) as it is before the host's now.
+    fn host_to_run(&self, host_us: i64) -> Seconds {
+        let host_now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+        Seconds::from_millis(self.now().millis() - (host_now_us - host_us) / 1000)
+    }
 }
 
 /// A lab's clocks: the run starts at `t0` on the host's clock, and each guest's measured
@@ -385,9 +396,17 @@ async fn follow(
                 buf.extend_from_slice(&data);
                 while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=nl).collect();
+                    // By boot and monotonic time where the clocks can (a resumed node's
+                    // realtime lags by its pause); else by the node's offset.
+                    let (line, on_host) = match shared.clocks.map_entry(node, &line) {
+                        Some(mapped) => (mapped, true),
+                        None => (line, false),
+                    };
                     let events = {
                         let mut reader = lock(&shared.journal);
-                        let to_run = |us: i64| shared.clocks.to_run(node, us);
+                        let to_run = |us: i64| {
+                            if on_host { shared.clocks.host_to_run(us) } else { shared.clocks.to_run(node, us) }
+                        };
                         match reader.line(&line, to_run) {
                             Ok(Some(cursor)) => *from = JournalFrom::AfterCursor(cursor),
                             Ok(None) => {}
