@@ -4,6 +4,7 @@
 mod build;
 mod cache;
 mod error;
+pub mod pve;
 mod recipe;
 mod run;
 

@@ -15,7 +15,7 @@ use std::fmt::Write;
 use std::net::Ipv4Addr;
 
 use super::error::{PlanError, StatusError};
-use super::provision::sh_quote;
+use crate::image::pve::access::sh_quote;
 use crate::scenario::ResourcePlan;
 use crate::stack::pacemaker::NodeAddr;
 

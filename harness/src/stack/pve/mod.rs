@@ -11,10 +11,8 @@ mod bootstrap;
 mod diff;
 mod error;
 mod grammar;
-pub mod iso;
 mod journal;
 mod live;
-mod provision;
 mod quorum;
 mod read;
 mod ready;
@@ -24,6 +22,13 @@ mod status;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use crate::image::pve::access::sh_quote;
+pub use crate::image::pve::access::{
+    ANSWER_LABEL, AccessConfig, DigestKind, IMAGE_REPOSITORY, ImagePlan, Install, InstallAnswer, NodeIdentity,
+    OFFICIAL_REPOSITORY, Prepare, Provided, RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf,
+    apt_sources, check_access, check_ceph, debian_install_script, image_repository, iso_first_boot, prepare_iso_argv,
+};
+pub use crate::image::pve::iso;
 pub use bootstrap::{
     BootstrapPlan, Capture, ClusterSetup, Command, On, PveVersion, ROOT_PASSWORD, ShutdownPolicy, Storage, Template,
     action_command, bootstrap_plan, parse_pveversion, unsupported,
@@ -33,12 +38,6 @@ pub use error::{AccessError, LogError, PlanError, StatusError};
 pub use live::{
     CURRENT_STATUS, FAULTS, JournalFrom, JournalReader, MANAGER_STATUS, QUORUMTOOL, QuorumWatch, STACK_UNITS,
     StatusPoller, fault_spec, journal_export, journal_follow, merge_status,
-};
-pub(crate) use provision::sh_quote;
-pub use provision::{
-    ANSWER_LABEL, AccessConfig, DigestKind, IMAGE_REPOSITORY, ImagePlan, Install, InstallAnswer, NodeIdentity,
-    OFFICIAL_REPOSITORY, Prepare, Provided, RECIPE, RecipeFile, Release, Watchdog, answer_file, apt_proxy_conf,
-    apt_sources, check_access, check_ceph, debian_install_script, image_repository, iso_first_boot, prepare_iso_argv,
 };
 pub use quorum::{Member, QuorumView, parse_quorumtool};
 pub use read::{LogFormat, detect, parse, read_log};

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::error::{AccessError, PlanError};
 use crate::stack::pacemaker::NodeFile;
+use crate::stack::pve::{AccessError, PlanError};
 
 /// The Proxmox repository as Proxmox publishes it.
 pub const OFFICIAL_REPOSITORY: &str = "http://download.proxmox.com/debian";
