@@ -4,6 +4,12 @@
 //! read from `images/pve/pve.yaml` and the `HADRILL_PVE_*` environment (which wins), then
 //! checked into the one route that is possible (`Install`) or a typed error that says what is
 //! missing and how to provide it.
+//!
+//! Without settings, the host is taken to have internet access: the Debian route with the
+//! public repository (`http://download.proxmox.com/debian/pve`, the release's suite,
+//! `pve-no-subscription`) and its key fetched from the location the install guide gives,
+//! checked against the digest it documents and kept in the state directory (`keyring`). Each
+//! setting overrides its part of that default.
 
 use std::fmt::Write;
 use std::io::Read;
@@ -12,10 +18,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::error::AccessError;
+use super::error::{AccessError, KeyUnreachable};
+use super::keyring::{self, ExpectedKey, KeyError};
 use crate::stack::pve::PlanError;
 
-/// The Proxmox repository as Proxmox publishes it.
+/// The Proxmox repository as Proxmox publishes it: the default.
 pub const OFFICIAL_REPOSITORY: &str = "http://download.proxmox.com/debian";
 
 /// Where the access settings live in the repository.
@@ -45,7 +52,7 @@ impl DigestKind {
         }
     }
 
-    fn hex(self, bytes: &[u8]) -> String {
+    pub(super) fn hex(self, bytes: &[u8]) -> String {
         let digest: Vec<u8> = match self {
             DigestKind::Sha256 => Sha256::digest(bytes).to_vec(),
             DigestKind::Sha512 => Sha512::digest(bytes).to_vec(),
@@ -87,7 +94,7 @@ impl Release {
         }
     }
 
-    /// The key's file name under https://enterprise.proxmox.com/debian/.
+    /// The key's file name under <https://enterprise.proxmox.com/debian/>.
     pub fn keyring_file(self) -> &'static str {
         match self {
             Release::Pve8 => "proxmox-release-bookworm.gpg",
@@ -103,7 +110,21 @@ impl Release {
         }
     }
 
-    /// The key's digest as the install guide documents it.
+    /// Where the install guide downloads the key from: the default `HADRILL_PVE_KEY_URL`.
+    pub fn key_url(self) -> String {
+        format!("https://enterprise.proxmox.com/debian/{}", self.keyring_file())
+    }
+
+    /// The key's digest as the install guide documents it:
+    /// - Proxmox VE 8: "Install Proxmox VE on Debian 12 Bookworm"
+    ///   (<https://pve.proxmox.com/wiki/Install_Proxmox_VE_on_Debian_12_Bookworm>), `sha512sum
+    ///   /etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg` after fetching it from
+    ///   enterprise.proxmox.com; the same value as the Proxmox VE 8 admin guide's "SecureApt".
+    /// - Proxmox VE 9: "Install Proxmox VE on Debian 13 Trixie"
+    ///   (<https://pve.proxmox.com/wiki/Install_Proxmox_VE_on_Debian_13_Trixie>) and the Proxmox
+    ///   VE 9 admin guide's "SecureApt" (§3.1.8), which publish a `sha256sum` (md5sum
+    ///   77c8b1166d15ce8350102ab1bca2fcbf) for `proxmox-archive-keyring-trixie.gpg`, not a
+    ///   sha512sum, and no `proxmox-release-trixie.gpg`.
     pub fn keyring_digest(self) -> (DigestKind, &'static str) {
         match self {
             Release::Pve8 => (
@@ -171,6 +192,7 @@ pub struct RecipeFile {
     pub assistant: Option<PathBuf>,
     pub mirror: Option<String>,
     pub keyring: Option<PathBuf>,
+    pub key_url: Option<String>,
     pub apt_proxy: Option<String>,
 }
 
@@ -183,9 +205,16 @@ pub struct AccessConfig {
     /// script, so no assistant is needed here.
     pub iso_prepared: bool,
     pub assistant: Option<Provided<PathBuf>>,
+    /// `None`: the public repository, [`OFFICIAL_REPOSITORY`].
     pub mirror: Option<Provided<String>>,
+    /// `None`: the key is fetched from `key_url` into `key_cache`.
     pub keyring: Option<Provided<PathBuf>>,
+    /// `None`: [`Release::key_url`], where the install guide downloads it.
+    pub key_url: Option<Provided<String>>,
     pub apt_proxy: Option<Provided<String>>,
+    /// Where a fetched key is kept: `keys/` in the state directory (`HADRILL_STATE_DIR`, else
+    /// the default one; a caller that knows another sets this).
+    pub key_cache: PathBuf,
     /// Where the recipe file is (for messages), whether or not it exists.
     pub recipe: PathBuf,
 }
@@ -246,7 +275,13 @@ impl AccessConfig {
             assistant: path(pick("HADRILL_PVE_ASSISTANT", "assistant", lossy(file.assistant))),
             mirror: pick("HADRILL_PVE_MIRROR", "mirror", file.mirror),
             keyring: path(pick("HADRILL_PVE_KEYRING", "keyring", lossy(file.keyring))),
+            key_url: pick("HADRILL_PVE_KEY_URL", "key_url", file.key_url),
             apt_proxy: pick("HADRILL_PVE_APT_PROXY", "apt_proxy", file.apt_proxy),
+            key_cache: env("HADRILL_STATE_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(crate::lab::default_state_dir)
+                .join("keys"),
             recipe: recipe.to_owned(),
         })
     }
@@ -271,9 +306,10 @@ pub enum Install {
         apt_proxy: Option<String>,
     },
     Debian {
-        /// A mirror of http://download.proxmox.com/debian (or that itself).
+        /// A mirror of <http://download.proxmox.com/debian> (or that itself, the default).
         repository: String,
-        /// The repository key, checked against the documented digest.
+        /// The repository key, checked against the documented digest: the given one, or the
+        /// one fetched into the cache.
         keyring: PathBuf,
         /// An APT proxy for download.proxmox.com (needed by `pveceph install`).
         apt_proxy: Option<String>,
@@ -281,8 +317,9 @@ pub enum Install {
 }
 
 /// Which route the settings allow: the ISO when one is given (it needs nothing from the
-/// network), else the Debian route with a mirror; or an error that says what is missing.
-/// `which` finds a program on PATH.
+/// network), else the Debian route with the given mirror or the public repository, signed by
+/// the given key or by the one fetched (once) from the install guide's location; or an error
+/// that says what is missing and how to provide it. `which` finds a program on PATH.
 pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>) -> Result<Install, AccessError> {
     let release = cfg.release;
     let (digest_kind, digest) = release.keyring_digest();
@@ -314,30 +351,13 @@ pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>)
         Some(p) => Some(check_url(&p.value, &p.from)?),
         None => None,
     };
-    let repository = match (&cfg.mirror, &apt_proxy) {
-        (Some(m), _) => check_url(&m.value, &m.from)?,
-        // A proxy alone reaches the official repository.
-        (None, Some(_)) => OFFICIAL_REPOSITORY.to_owned(),
-        (None, None) => {
-            return Err(AccessError::NothingProvided {
-                release: release.label(),
-                other: release.other().label(),
-                other_major: release.other().major(),
-                iso_example: release.iso_example(),
-                recipe: cfg.recipe.display().to_string(),
-                keyring: release.keyring_file(),
-                digest_name: digest_kind.name(),
-                digest,
-            });
-        }
+    let repository = match &cfg.mirror {
+        Some(m) => check_url(&m.value, &m.from)?,
+        None => OFFICIAL_REPOSITORY.to_owned(),
     };
     let Some(keyring) = &cfg.keyring else {
-        return Err(AccessError::NoKeyring {
-            mirror: repository,
-            keyring: release.keyring_file(),
-            digest_name: digest_kind.name(),
-            digest,
-        });
+        let keyring = fetched_key(cfg, &repository, apt_proxy.as_deref())?;
+        return Ok(Install::Debian { repository, keyring, apt_proxy });
     };
     let bytes = std::fs::read(&keyring.value).map_err(|source| AccessError::KeyringUnreadable {
         path: keyring.value.clone(),
@@ -358,18 +378,83 @@ pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>)
     Ok(Install::Debian { repository, keyring: keyring.value.clone(), apt_proxy })
 }
 
+/// No key was given: the verified copy in the cache, fetched first when there is none.
+fn fetched_key(cfg: &AccessConfig, repository: &str, apt_proxy: Option<&str>) -> Result<PathBuf, AccessError> {
+    let release = cfg.release;
+    let (kind, digest) = release.keyring_digest();
+    let (url, url_from) = match &cfg.key_url {
+        Some(u) => {
+            if let Some(why) = url_problem(&u.value) {
+                return Err(AccessError::BadKeyUrl {
+                    url: u.value.clone(),
+                    from: u.from.clone(),
+                    why,
+                    keyring: release.keyring_file(),
+                });
+            }
+            (u.value.clone(), u.from.clone())
+        }
+        None => (release.key_url(), "the install guide's location".to_owned()),
+    };
+    let expected = ExpectedKey { file: release.keyring_file(), kind, digest };
+    keyring::cached_or_fetched(&url, expected, &cfg.key_cache).map_err(|e| match e {
+        KeyError::Fetch { url, source } => AccessError::KeyUnreachable(Box::new(KeyUnreachable {
+            release: release.label(),
+            url,
+            url_from,
+            source,
+            cache: cfg.key_cache.clone(),
+            using: repository_in_words(cfg, repository, apt_proxy),
+            recipe: cfg.recipe.display().to_string(),
+            keyring: release.keyring_file(),
+            digest_name: kind.name(),
+            digest,
+            iso_example: release.iso_example(),
+            other: release.other().label(),
+            other_major: release.other().major(),
+        })),
+        KeyError::Mismatch { url, actual, .. } => AccessError::FetchedKeyMismatch {
+            url,
+            release: release.label(),
+            keyring: release.keyring_file(),
+            digest_name: kind.name(),
+            actual,
+            expected: digest,
+        },
+        KeyError::Cache { path, source } => AccessError::KeyCache { path, source },
+    })
+}
+
+/// The repository the Debian route would install from, for a message.
+fn repository_in_words(cfg: &AccessConfig, repository: &str, apt_proxy: Option<&str>) -> String {
+    let suite = cfg.release.suite();
+    match (&cfg.mirror, apt_proxy) {
+        (Some(m), _) => {
+            format!("the mirror {repository}/pve (from {}; suite {suite}, component pve-no-subscription)", m.from)
+        }
+        (None, Some(p)) => format!(
+            "the public repository {repository}/pve (suite {suite}, component pve-no-subscription) through the \
+             APT proxy {p}"
+        ),
+        (None, None) => {
+            format!(
+                "the public repository {repository}/pve (suite {suite}, component pve-no-subscription; the default)"
+            )
+        }
+    }
+}
+
 /// Ceph is installed by `pveceph install`, which writes sources for download.proxmox.com
-/// itself: it needs that host, directly (the official repository given as the mirror) or
-/// through an APT proxy, on either route.
+/// itself: it needs that host, directly (no mirror given, as by default, or the official
+/// repository given as the mirror) or through an APT proxy, on either route.
 pub fn check_ceph(cfg: &AccessConfig) -> Result<(), PlanError> {
-    let direct = cfg.mirror.as_ref().is_some_and(|m| m.value.trim_end_matches('/') == OFFICIAL_REPOSITORY);
+    let direct = cfg.mirror.as_ref().is_none_or(|m| m.value.trim_end_matches('/') == OFFICIAL_REPOSITORY);
     if cfg.apt_proxy.is_some() || direct {
         return Ok(());
     }
-    let mirror = match (&cfg.mirror, &cfg.iso) {
-        (Some(m), _) => format!("the mirror {} from {}", m.value, m.from),
-        (None, Some(i)) => format!("the ISO {} from {}", i.value.display(), i.from),
-        (None, None) => "nothing".into(),
+    let mirror = match &cfg.mirror {
+        Some(m) => format!("the mirror {} from {}", m.value, m.from),
+        None => "nothing".into(),
     };
     Err(PlanError::CephNeedsRepository { mirror })
 }
@@ -395,18 +480,25 @@ fn check_iso(path: &Path, from: &str) -> Result<(), AccessError> {
 
 /// An http(s) URL without a trailing slash.
 fn check_url(url: &str, from: &str) -> Result<String, AccessError> {
-    let bad = |why| AccessError::BadMirror { url: url.to_owned(), from: from.to_owned(), why };
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| bad("not http:// or https://"))?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err(bad("no host"));
-    }
-    if url.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"') {
-        return Err(bad("contains whitespace or quotes"));
+    if let Some(why) = url_problem(url) {
+        return Err(AccessError::BadMirror { url: url.to_owned(), from: from.to_owned(), why });
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// What keeps `url` from being an http(s) URL that goes into a shell word or an APT source
+/// as it is, if anything.
+fn url_problem(url: &str) -> Option<&'static str> {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+        return Some("not http:// or https://");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Some("no host");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"') {
+        return Some("contains whitespace or quotes");
+    }
+    None
 }
 
 #[cfg(test)]
@@ -414,20 +506,81 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::image::pve::keyring::tests::{refusing, serve};
 
+    /// The settings from `vars`, the state directory in `dir` and, unless `vars` say
+    /// otherwise, the key fetched from a loopback port that refuses: tests send nothing
+    /// beyond this host.
     fn cfg(vars: &[(&str, &str)], dir: &Path) -> Result<AccessConfig, AccessError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("HADRILL_STATE_DIR".to_owned(), dir.display().to_string()),
+            ("HADRILL_PVE_KEY_URL".to_owned(), refusing()),
+        ]);
+        map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         AccessConfig::load(&dir.join("pve.yaml"), |k| map.get(k).cloned())
     }
 
+    /// No settings: the public repository, with its key fetched. When the key cannot be
+    /// fetched, the message says what was tried and how to point hadrill at a mirror.
     #[test]
-    fn nothing_provided_says_what_is_missing_and_how() {
+    fn unreachable_repository_says_what_was_tried_and_how_to_use_a_mirror() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = cfg(&[], dir.path()).unwrap();
+        assert_eq!(cfg.key_cache, dir.path().join("keys"));
+        let url = cfg.key_url.as_ref().unwrap().value.clone();
         let err = check_access(&cfg, |_| None).unwrap_err();
-        assert!(matches!(err, AccessError::NothingProvided { .. }));
-        let msg = err.to_string().replace(&dir.path().display().to_string(), "DIR");
+        let AccessError::KeyUnreachable(unreachable) = &err else { panic!("{err}") };
+        // curl's exit code 7: it could not connect. Its wording differs between versions.
+        let reason = unreachable.source.to_string();
+        assert!(reason.contains("(7)") && reason.contains("127.0.0.1"), "{reason}");
+        let port = url.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap().to_owned();
+        let msg = err
+            .to_string()
+            .replace(&reason, "<curl's reason>")
+            .replace(&dir.path().display().to_string(), "DIR")
+            .replace(&format!("127.0.0.1:{port}"), "127.0.0.1:PORT");
         insta::assert_snapshot!(msg);
+        assert!(!dir.path().join("keys").exists(), "nothing kept");
+    }
+
+    #[test]
+    fn a_fetched_key_with_another_digest_is_refused_and_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = serve(b"not the Proxmox key");
+        let c = cfg(&[("HADRILL_PVE_KEY_URL", &url)], dir.path()).unwrap();
+        let err = check_access(&c, |_| None).unwrap_err();
+        assert!(matches!(err, AccessError::FetchedKeyMismatch { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(&url) && msg.contains("sha512sum") && msg.contains("HADRILL_PVE_KEYRING"), "{msg}");
+        assert!(msg.contains(&DigestKind::Sha512.hex(b"not the Proxmox key")), "{msg}");
+        assert!(!dir.path().join("keys").exists(), "nothing kept");
+    }
+
+    /// Each setting overrides its part of the default; a given key needs no network.
+    #[test]
+    fn settings_override_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.gpg");
+        std::fs::write(&key, b"not the key").unwrap();
+        // A given key is checked, not fetched (the key URL refuses).
+        let c = cfg(&[("HADRILL_PVE_KEYRING", key.to_str().unwrap())], dir.path()).unwrap();
+        assert!(c.mirror.is_none());
+        assert!(matches!(check_access(&c, |_| None), Err(AccessError::KeyringMismatch { .. })));
+        let c = cfg(&[("HADRILL_PVE_KEY_URL", "file:///etc/passwd")], dir.path()).unwrap();
+        let err = check_access(&c, |_| None).unwrap_err();
+        assert!(matches!(err, AccessError::BadKeyUrl { .. }), "{err}");
+        assert!(err.to_string().contains("HADRILL_PVE_KEY_URL"), "{err}");
+        // The recipe file's `key_url:`, the environment winning.
+        std::fs::write(dir.path().join("pve.yaml"), "key_url: http://127.0.0.1:9/from-file.gpg\n").unwrap();
+        let map = HashMap::from([("HADRILL_STATE_DIR", dir.path().display().to_string())]);
+        let c = AccessConfig::load(&dir.path().join("pve.yaml"), |k| map.get(k).cloned()).unwrap();
+        assert_eq!(c.key_url.as_ref().map(|u| u.value.as_str()), Some("http://127.0.0.1:9/from-file.gpg"));
+        assert!(c.key_url.unwrap().from.contains("`key_url:` in"));
+        let c = cfg(&[], dir.path()).unwrap();
+        assert_eq!(c.key_url.unwrap().from, "HADRILL_PVE_KEY_URL");
+        // Without either, the install guide's location.
+        assert_eq!(Release::Pve8.key_url(), "https://enterprise.proxmox.com/debian/proxmox-release-bookworm.gpg");
+        assert_eq!(Release::Pve9.key_url(), "https://enterprise.proxmox.com/debian/proxmox-archive-keyring-trixie.gpg");
     }
 
     #[test]
@@ -484,10 +637,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = cfg(&[("HADRILL_PVE_MIRROR", "ftp://mirror/debian")], dir.path()).unwrap();
         assert!(matches!(check_access(&c, |_| None), Err(AccessError::BadMirror { .. })));
+        // A mirror without a key: the key is fetched as by default, and the message names the
+        // mirror it would have signed.
         let c = cfg(&[("HADRILL_PVE_MIRROR", "http://mirror.lab/debian/")], dir.path()).unwrap();
         let err = check_access(&c, |_| None).unwrap_err();
-        assert!(matches!(err, AccessError::NoKeyring { .. }), "{err}");
-        assert!(err.to_string().contains("HADRILL_PVE_KEYRING"));
+        assert!(matches!(err, AccessError::KeyUnreachable(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("HADRILL_PVE_KEYRING"), "{msg}");
+        assert!(
+            msg.contains("the mirror http://mirror.lab/debian/pve (from HADRILL_PVE_MIRROR; suite bookworm"),
+            "{msg}"
+        );
 
         let key = dir.path().join("key.gpg");
         std::fs::write(&key, b"not the key").unwrap();
@@ -531,6 +691,7 @@ mod tests {
         assert!(check_ceph(&c).is_ok());
         let c = cfg(&[("HADRILL_PVE_MIRROR", "http://download.proxmox.com/debian/")], dir.path()).unwrap();
         assert!(check_ceph(&c).is_ok(), "direct access to the official repository");
+        assert!(check_ceph(&cfg(&[], dir.path()).unwrap()).is_ok(), "the default: the official repository");
     }
 
     #[test]

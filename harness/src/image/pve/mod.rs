@@ -9,15 +9,18 @@
 //!   "Install Proxmox VE on Debian" describes, by the image recipes `images/pve-debian` and
 //!   `images/pve9-debian` (or as one first-boot script).
 //!
-//! Which route is possible depends on what the host was given (`access::check_access`): the
-//! ISO, a mirror, the repository key and an APT proxy come from settings (`HADRILL_PVE_*` or
-//! `images/pve/pve.yaml`), and a missing or wrong one is a typed error that says how to
-//! provide it. What a cluster is made of once the nodes boot is `stack::pve`'s bootstrap plan.
+//! Which route is taken depends on the settings (`access::check_access`; `HADRILL_PVE_*` or
+//! `images/pve/pve.yaml`): the ISO route when an ISO is given, else the Debian route with the
+//! public repository and its key fetched from Proxmox (`keyring`), or with the mirror, key,
+//! key URL and APT proxy given instead. A missing or wrong one is a typed error that says what
+//! was tried and how to provide it. What a cluster is made of once the nodes boot is
+//! `stack::pve`'s bootstrap plan.
 
 pub mod access;
 pub mod debian;
 mod error;
 pub mod iso;
+pub mod keyring;
 
 pub use access::{
     AccessConfig, DigestKind, Install, OFFICIAL_REPOSITORY, Prepare, Provided, RECIPE, RecipeFile, Release,
@@ -27,5 +30,5 @@ pub use debian::{
     IMAGE_REPOSITORY, ImagePlan, NodeIdentity, Watchdog, apt_proxy_conf, apt_sources, debian_install_script,
     image_repository,
 };
-pub use error::AccessError;
+pub use error::{AccessError, KeyUnreachable};
 pub use iso::{ANSWER_LABEL, InstallAnswer, answer_file, iso_first_boot, prepare_iso_argv};
