@@ -27,11 +27,11 @@ fn parse_run(s: &str) -> Result<RunId> {
 /// `hadrill image build pve-iso`: the Proxmox VE node image by the ISO route, from the access
 /// settings (it has no recipe directory: the ISO is the recipe).
 fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs, color: bool) -> Result<i32> {
-    let name = hadrill::stack::pve::iso::ISO_IMAGE;
-    let route = match pve_access(Path::new(name)) {
+    let name = hadrill::image::pve::iso::ISO_IMAGE;
+    let route = match pve_access(Path::new(name), &host.state_dir()) {
         Ok(PveAccess::Iso(route)) => route,
         Ok(PveAccess::Debian(_)) => {
-            let e = RunError::NoIso { image: name, settings: hadrill::stack::pve::RECIPE };
+            let e = RunError::NoIso { image: name, settings: hadrill::image::pve::RECIPE };
             eprint!("{}", render::diagnostic(&e, color));
             return Ok(e.outcome().code());
         }
@@ -43,7 +43,7 @@ fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs, color: 
     let cancel = Cancel::new();
     let rt = runtime()?;
     cancel.on_signals(&rt);
-    let opts = hadrill::stack::pve::iso::IsoBuildOptions {
+    let opts = hadrill::image::pve::iso::IsoBuildOptions {
         uri: host.uri(),
         state_dir: host.state_dir(),
         recipes_dir: recipes.unwrap_or_else(default_recipes_dir),
@@ -52,11 +52,11 @@ fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs, color: 
     let t = Instant::now();
     let c = cancel.flag().clone();
     let built = rt
-        .block_on(rt.spawn_blocking(move || hadrill::stack::pve::iso::build_iso_image(&route.source, &opts, &c)))
+        .block_on(rt.spawn_blocking(move || hadrill::image::pve::iso::build_iso_image(&route.source, &opts, &c)))
         .into_diagnostic()?;
     let img = match built {
         Ok(img) => img,
-        Err(hadrill::stack::pve::iso::IsoImageError::Interrupted) => return Ok(Outcome::Interrupted.code()),
+        Err(hadrill::image::pve::iso::IsoImageError::Interrupted) => return Ok(Outcome::Interrupted.code()),
         Err(e) => return Err(e.into()),
     };
     // Reusing an ISO image still reads the whole ISO for its digest.
@@ -81,13 +81,13 @@ fn print_built(img: &hadrill::image::BuiltImage, cached: bool) {
 
 pub fn run_image(cmd: ImageCommand, color: bool) -> Result<i32> {
     match cmd {
-        ImageCommand::Build { name, force, recipes, host } if name == hadrill::stack::pve::iso::ISO_IMAGE => {
+        ImageCommand::Build { name, force, recipes, host } if name == hadrill::image::pve::iso::ISO_IMAGE => {
             build_pve_iso(force, recipes, &host, color)
         }
         ImageCommand::Build { name, force, recipes, host } => {
             let recipes = recipes.unwrap_or_else(default_recipes_dir);
             let recipe = Recipe::load(&recipes, &name)?;
-            let opts = match image_build_options(&recipe, force) {
+            let opts = match image_build_options(&recipe, force, &host.state_dir()) {
                 Ok(o) => o,
                 Err(e) => {
                     eprint!("{}", render::diagnostic(&e, color));
@@ -137,7 +137,7 @@ pub fn run_image(cmd: ImageCommand, color: bool) -> Result<i32> {
                 // Not every image is its recipe's plain hash: the Proxmox images are keyed by
                 // the repository or ISO they were built from, which only the access settings know.
                 let (state, what) = match Recipe::load(&recipes, &i.name) {
-                    Err(_) if i.name == hadrill::stack::pve::iso::ISO_IMAGE => ("built", "from a Proxmox VE ISO"),
+                    Err(_) if i.name == hadrill::image::pve::iso::ISO_IMAGE => ("built", "from a Proxmox VE ISO"),
                     Err(_) => ("orphan", "no recipe of that name"),
                     Ok(r) if !r.file.repositories.is_empty() => ("built", "with the repositories it was given"),
                     Ok(_) => ("old", "older build, superseded"),
@@ -257,7 +257,7 @@ fn lab_up(
 
     // The image, built if this recipe hash is not cached yet.
     let recipe = Recipe::load(&recipes.unwrap_or_else(default_recipes_dir), image)?;
-    let opts = match image_build_options(&recipe, false) {
+    let opts = match image_build_options(&recipe, false, &state_dir) {
         Ok(o) => o,
         Err(e) => {
             eprint!("{}", render::diagnostic(&e, color));

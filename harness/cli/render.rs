@@ -19,7 +19,8 @@ pub fn use_color(choice: ColorChoice) -> bool {
 /// A diagnostic as miette draws it: source excerpt, caret, label, help.
 pub fn diagnostic(d: &dyn Diagnostic, color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    // Not wrapped: a URL, a path or a command split over two lines cannot be pasted.
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_wrap_lines(false).with_links(false);
     let mut out = String::new();
     if handler.render_report(&mut out, d).is_err() {
         out = d.to_string();

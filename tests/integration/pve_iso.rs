@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
-use hadrill::stack::pve::iso::answer_disk;
-use hadrill::stack::pve::{ANSWER_LABEL, InstallAnswer, Release, answer_file};
+use hadrill::image::pve::iso::answer_disk;
+use hadrill::image::pve::{ANSWER_LABEL, InstallAnswer, Release, answer_file};
 use libtest_mimic::Trial;
 
 use crate::support::{ensure, hadrill_with, skipped, trial};

@@ -1,11 +1,33 @@
 //! `hadrill run` before any lab is made: bad input is refused with exit 4, and the Proxmox VE
-//! stack without usable access (nothing given, a wrong key, a file that is not an ISO, no
-//! assistant to prepare the ISO with) with exit 3, all without building an image or touching
-//! libvirt.
+//! stack without usable access (the default repository's key out of reach or not the
+//! documented one, a wrong key given, a file that is not an ISO, no assistant to prepare the
+//! ISO with) with exit 3, all without building an image or touching libvirt. The key is only
+//! ever fetched from the loopback.
+
+use std::io::{BufRead, BufReader, Write};
 
 use libtest_mimic::Trial;
 
-use crate::support::{ensure, hadrill, hadrill_with, trial};
+use crate::support::{ensure, hadrill, hadrill_with, refusing_key_url, trial};
+
+/// An HTTP server on the loopback that answers every request with `body`; its URL.
+fn serve(body: &'static [u8]) -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let mut s = &stream;
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(body);
+        }
+    });
+    Ok(format!("http://127.0.0.1:{port}/proxmox-release-bookworm.gpg"))
+}
 
 /// An empty state directory: nothing may appear in it when `run` stops before the lab.
 fn untouched(state: &std::path::Path) -> Result<(), String> {
@@ -25,12 +47,41 @@ pub fn trials() -> Vec<Trial> {
             ensure(r.stderr.contains("unknown anchor"), || format!("no diagnostic:\n{}", r.stderr))
         }),
         trial("run_cli::pve_is_refused_without_a_lab", || {
+            // No settings: the public repository, whose key cannot be fetched (the key URL is a
+            // loopback port that refuses). The message says what was tried and how to use a mirror.
             let state = tempfile::tempdir().map_err(|e| e.to_string())?;
             let s = state.path().to_str().unwrap_or_default();
-            let r = hadrill(&["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"]);
+            let url = refusing_key_url();
+            let r = hadrill_with(
+                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
+                &[("HADRILL_PVE_KEY_URL", &url), ("HADRILL_STATE_DIR", s)],
+            );
             ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
             ensure(r.stderr.contains("Proxmox") && r.stderr.contains("No lab was made"), || r.stderr.clone())?;
-            ensure(r.stderr.contains("HADRILL_PVE_MIRROR"), || format!("does not say how:\n{}", r.stderr))?;
+            ensure(r.stderr.contains(&format!("tried {url}")), || {
+                format!("does not say what was tried:\n{}", r.stderr)
+            })?;
+            ensure(r.stderr.contains("http://download.proxmox.com/debian/pve (suite bookworm"), || r.stderr.clone())?;
+            ensure(r.stderr.contains("HADRILL_PVE_MIRROR") && r.stderr.contains("HADRILL_PVE_KEYRING"), || {
+                format!("does not say how:\n{}", r.stderr)
+            })?;
+            untouched(state.path())
+        }),
+        trial("run_cli::pve_default_key_with_another_digest_is_refused_and_not_kept", || {
+            let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let s = state.path().to_str().unwrap_or_default();
+            let url = serve(b"not the Proxmox key")?;
+            let r = hadrill_with(
+                &["run", "--state-dir", s, "scenarios/pve/power-pull.yaml"],
+                &[("HADRILL_PVE_KEY_URL", &url), ("HADRILL_STATE_DIR", s)],
+            );
+            ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
+            ensure(
+                r.stderr.contains(&format!("the key fetched from {url} is not the Proxmox VE 8"))
+                    && r.stderr.contains("sha512sum")
+                    && r.stderr.contains("No lab was made"),
+                || r.stderr.clone(),
+            )?;
             untouched(state.path())
         }),
         trial("run_cli::pve_with_a_wrong_key_is_refused_before_the_image", || {

@@ -3,7 +3,7 @@
 
 use libtest_mimic::Trial;
 
-use crate::support::{ensure, entries, hadrill, repo, trial};
+use crate::support::{ensure, entries, hadrill, refusing_key_url, repo, trial};
 
 pub fn trials() -> Vec<Trial> {
     let mut out = Vec::new();
@@ -29,6 +29,7 @@ pub fn trials() -> Vec<Trial> {
             .env_remove("HADRILL_PVE_ISO")
             .env_remove("HADRILL_PVE_MIRROR")
             .env_remove("HADRILL_PVE_KEYRING")
+            .env("HADRILL_PVE_KEY_URL", refusing_key_url())
             .env("HADRILL_LIBVIRT_URI", "test:///nonexistent")
             .output()
             .map_err(|e| e.to_string())?;

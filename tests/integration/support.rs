@@ -36,13 +36,15 @@ pub fn hadrill(args: &[&str]) -> Run {
 }
 
 /// [`hadrill`] with these environment variables, and none of the caller's Proxmox access
-/// settings (`HADRILL_PVE_*`).
+/// settings (`HADRILL_PVE_*`). Unless `vars` say otherwise, the Proxmox repository key is
+/// fetched from a loopback port that refuses: tests send nothing beyond this host.
 pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hadrill"));
     cmd.args(args).arg("--color=never").current_dir(repo()).env("NO_COLOR", "1").env_remove("HADRILL_LOG");
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HADRILL_PVE_")) {
         cmd.env_remove(k);
     }
+    cmd.env("HADRILL_PVE_KEY_URL", refusing_key_url());
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -52,6 +54,15 @@ pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// A loopback URL nothing listens on (a port just released): connecting to it is refused.
+pub fn refusing_key_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind the loopback");
+    format!("http://127.0.0.1:{port}/proxmox-release-bookworm.gpg")
 }
 
 /// A trial from a closure that returns `Result<(), String>`.

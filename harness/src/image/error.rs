@@ -42,7 +42,7 @@ pub enum ImageError {
     #[diagnostic(
         code(hadrill::image::missing_repository),
         help(
-            "`hadrill run` gives it from the Proxmox access settings (HADRILL_PVE_MIRROR and HADRILL_PVE_KEYRING, or images/pve/pve.yaml)"
+            "`hadrill run` gives it from the Proxmox access settings (by default the public repository and its fetched key; HADRILL_PVE_MIRROR and HADRILL_PVE_KEYRING, or images/pve/pve.yaml, override them)"
         )
     )]
     MissingRepository { recipe: String, name: String },

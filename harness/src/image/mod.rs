@@ -1,9 +1,11 @@
 //! Node images: recipes under `images/` and the builder that turns one into a cached qcow2
-//! base plus the kernel and initrd for direct boot.
+//! base plus the kernel and initrd for direct boot; Proxmox VE's two image routes and their
+//! access settings (`pve`).
 
 mod build;
 mod cache;
 mod error;
+pub mod pve;
 mod recipe;
 mod run;
 

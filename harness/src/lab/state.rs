@@ -4,6 +4,8 @@
 //! <state>/images/<name>/<hash>/   base.qcow2, vmlinuz, initrd.img, image.json
 //! <state>/runs/<run>/             lab.json, owner, id_ed25519, known_hosts,
 //!                                 disks/<node>.qcow2, console/<node>.log
+//! <state>/keys/<file>             the Proxmox VE repository key, fetched and checked
+//!                                 (`image::pve::keyring`)
 //! ```
 //! `owner` holds the pid and the kernel's start time of the process that holds the lab, so a
 //! recycled pid is not mistaken for a live owner.

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use super::driver::DriverError;
 use crate::exit::Outcome;
 use crate::image::ImageError;
+use crate::image::pve::AccessError;
+use crate::image::pve::iso::IsoImageError;
 use crate::lab::{LabError, RunId};
 use crate::node::SshError;
 use crate::report::ReportError;
 use crate::scenario::LoadError;
-use crate::stack::pve::AccessError;
-use crate::stack::pve::iso::IsoImageError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
@@ -43,7 +43,7 @@ pub enum RunError {
     #[diagnostic(code(hadrill::run::sabotage_stack))]
     SabotageNeedsPacemaker { file: PathBuf },
     /// The Proxmox VE nodes cannot be installed from what this host was given.
-    #[error("{}: {source}\nNo lab was made.", file.display())]
+    #[error("{}: the Proxmox VE nodes cannot be installed from what this host was given. No lab was made.", file.display())]
     #[diagnostic(code(hadrill::run::pve_access))]
     PveAccess {
         file: PathBuf,
@@ -66,7 +66,7 @@ pub enum RunError {
     #[diagnostic(code(hadrill::run::release_mismatch))]
     ReleaseMismatch { recipe: String, suite: String, release: &'static str, settings: &'static str, hint: String },
     /// A recipe that installs from the Proxmox repository, without access to it.
-    #[error("recipe {recipe} needs the Proxmox repository: {source}")]
+    #[error("recipe {recipe} needs the Proxmox repository")]
     #[diagnostic(code(hadrill::run::needs_repository))]
     NeedsRepository {
         recipe: String,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use tracing::info;
 
 use super::error::RunError;
+use crate::image::pve::{self, AccessError};
 use crate::image::{BuildOptions, ExtraRepository, Recipe};
-use crate::stack::pve::{self, AccessError};
 
 /// What the Debian route needs from the access settings (checked: the key matches the
 /// documented digest).
@@ -64,10 +64,18 @@ pub fn pve_release() -> Result<pve::Release, AccessError> {
     pve::AccessConfig::load(Path::new(pve::RECIPE), env).map(|c| c.release)
 }
 
-/// The Debian route for a Proxmox VE scenario (`file`, for the log), or why it cannot be taken.
-pub fn pve_route(file: &Path) -> Result<PveRoute, RunError> {
+/// The access settings, with the key kept under `state_dir`.
+fn settings(state_dir: &Path) -> Result<pve::AccessConfig, AccessError> {
+    let mut cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env)?;
+    cfg.key_cache = state_dir.join("keys");
+    Ok(cfg)
+}
+
+/// The Debian route for a Proxmox VE scenario (`file`, for the log), or why it cannot be taken;
+/// a fetched key is kept under `state_dir`.
+pub fn pve_route(file: &Path, state_dir: &Path) -> Result<PveRoute, RunError> {
     let access = |source| RunError::PveAccess { file: file.to_owned(), source: Box::new(source) };
-    let cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env).map_err(access)?;
+    let cfg = settings(state_dir).map_err(access)?;
     match pve::check_access(&cfg, on_path).map_err(access)? {
         pve::Install::Iso { .. } => Err(RunError::IsoConfigured {
             iso: cfg.iso.as_ref().map(|i| i.from.clone()).unwrap_or_else(|| "?".into()),
@@ -83,20 +91,20 @@ pub fn pve_route(file: &Path) -> Result<PveRoute, RunError> {
 
 /// The route for a Proxmox VE scenario (`file`, for the log): the ISO route when an ISO is
 /// configured, else [`pve_route`]'s; or why neither is possible.
-pub fn pve_access(file: &Path) -> Result<PveAccess, RunError> {
+pub fn pve_access(file: &Path, state_dir: &Path) -> Result<PveAccess, RunError> {
     let access = |source| RunError::PveAccess { file: file.to_owned(), source: Box::new(source) };
-    let cfg = pve::AccessConfig::load(Path::new(pve::RECIPE), env).map_err(access)?;
+    let cfg = settings(state_dir).map_err(access)?;
     if let pve::Install::Iso { iso, prepare, apt_proxy } = pve::check_access(&cfg, on_path).map_err(access)? {
         info!(scenario = %file.display(), iso = %iso.display(), "Proxmox VE by the ISO route");
         let source = pve::iso::IsoSource { release: cfg.release, iso, prepare };
         return Ok(PveAccess::Iso(PveIsoRoute { source, apt_proxy }));
     }
-    pve_route(file).map(PveAccess::Debian)
+    pve_route(file, state_dir).map(PveAccess::Debian)
 }
 
 /// How to build `recipe`: the Proxmox repository, when it asks for it, comes from the access
 /// settings, as for `hadrill run`; without them, what is missing.
-pub fn image_build_options(recipe: &Recipe, force: bool) -> Result<BuildOptions, RunError> {
+pub fn image_build_options(recipe: &Recipe, force: bool, state_dir: &Path) -> Result<BuildOptions, RunError> {
     let mut opts = BuildOptions { force, ..BuildOptions::default() };
     if !recipe.file.repositories.iter().any(|r| r == pve::IMAGE_REPOSITORY) {
         return Ok(opts);
@@ -124,7 +132,7 @@ pub fn image_build_options(recipe: &Recipe, force: bool) -> Result<BuildOptions,
             hint,
         });
     }
-    let route = pve_route(Path::new(name))
+    let route = pve_route(Path::new(name), state_dir)
         .map_err(|e| RunError::NeedsRepository { recipe: name.to_owned(), source: Box::new(e) })?;
     opts.repositories.push(route.repository());
     Ok(opts)

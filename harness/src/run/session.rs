@@ -23,12 +23,12 @@ use super::lab_driver::LabDriver;
 use super::pve_route::{PveAccess, pve_access};
 use super::stacks::{self, PVE_MIN_MEMORY_MIB, StackConfig};
 use crate::exit::Outcome;
+use crate::image::pve;
 use crate::image::{BuildOptions, BuiltImage, ImageCache, ImageError, Recipe};
 use crate::lab::{self, Lab, LabConfig, NodeWatchdog, RunId};
 use crate::report::{ReportInput, junit_suite, summary_text, write_reports};
 use crate::scenario::{self, Plan, StackKind, StepKind, Timing};
 use crate::stack::pacemaker::Sabotage;
-use crate::stack::pve;
 use crate::timeline::{Roles, snapshot};
 
 /// What the user asked `hadrill run` for.
@@ -148,7 +148,7 @@ pub fn prepare(cfg: &SessionConfig) -> Result<Prepared, Vec<RunError>> {
             }
             // Say exactly what is missing (ISO, mirror, key, proxy) before anything is built.
             if pve.is_none() {
-                match pve_access(f) {
+                match pve_access(f, &cfg.state_dir) {
                     Ok(route) => pve = Some(route),
                     Err(e) => {
                         errors.push(e);

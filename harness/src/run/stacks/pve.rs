@@ -117,7 +117,7 @@ impl PveSide {
         // Not through `on_every`: its error would carry the command, and with it the password.
         ctx.rt.block_on(self.cluster()?.on_every("set the root password", &cmd))?;
         if let Some(p) = &self.apt_proxy {
-            let conf = pve::apt_proxy_conf(p);
+            let conf = crate::image::pve::apt_proxy_conf(p);
             let write = format!("cat > {} <<'PROXY'\n{}PROXY", conf.path, conf.content);
             ctx.on_every(&ctx.nodes, "APT's proxy", &write, Duration::from_secs(60))?;
         }

@@ -15,7 +15,6 @@ use std::fmt::Write;
 use std::net::Ipv4Addr;
 
 use super::error::{PlanError, StatusError};
-use super::provision::sh_quote;
 use crate::scenario::ResourcePlan;
 use crate::stack::pacemaker::NodeAddr;
 
@@ -500,6 +499,11 @@ pub fn action_command(action: &crate::scenario::Action) -> Option<String> {
         Action::Run(cmd) => Some(cmd.clone()),
         Action::CrmResource(_) => None,
     }
+}
+
+/// A shell word in single quotes.
+pub(crate) fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 #[cfg(test)]

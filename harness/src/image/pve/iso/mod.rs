@@ -5,13 +5,16 @@
 //! the installed system converted over SSH into what `images/pve-debian` makes (identity from
 //! the kernel command line, nothing of the one installation that every node would share
 //! wrongly), its `-pve` kernel copied out for direct boot, stored as a cached `BuiltImage`
-//! whose root device is the installer's LVM volume.
+//! whose root device is the installer's LVM volume. What the installer is handed (answer
+//! file, first-boot script, the assistant's arguments) is `answer`.
 
+mod answer;
 mod build;
 mod convert;
 mod error;
 mod prepare;
 
+pub use answer::{ANSWER_LABEL, InstallAnswer, answer_file, iso_first_boot, prepare_iso_argv};
 pub use build::{
     BuildFiles, INSTALLER_CMDLINE, ISO_IMAGE, IsoBuildOptions, build_iso_image, installed_domain, installer_domain,
     installer_failure,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
+use super::answer::{InstallAnswer, answer_file};
 use super::convert::{conversion_script, parse_report, write_file_command};
 use super::prepare::{answer_disk, borrowed_files, file_sha256, image_key, prepared_iso, set_mode};
 use super::{IsoImageError, IsoSource};
@@ -24,7 +25,6 @@ use crate::lab::{
     holder_token, scaled_wait,
 };
 use crate::node::{KnownHosts, NodeSession, RunKey, SessionOptions, SshError};
-use crate::stack::pve::{InstallAnswer, answer_file};
 
 /// The image's name in the cache (`hadrill image build pve-iso`).
 pub const ISO_IMAGE: &str = "pve-iso";

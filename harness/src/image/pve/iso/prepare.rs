@@ -11,9 +11,10 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::IsoImageError;
+use super::answer::{ANSWER_LABEL, InstallAnswer, answer_file, iso_first_boot, prepare_iso_argv};
 use super::convert::conversion_script;
+use crate::image::pve::{Prepare, Release};
 use crate::image::{CommandSpec, ImageCache, run_command};
-use crate::stack::pve::{ANSWER_LABEL, InstallAnswer, Prepare, Release, answer_file, iso_first_boot, prepare_iso_argv};
 
 /// What the ISO route starts from (the access settings, checked by `check_access`).
 #[derive(Clone, Debug, PartialEq, Eq)]
