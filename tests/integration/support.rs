@@ -38,6 +38,16 @@ pub fn hadrill(args: &[&str]) -> Run {
 /// [`hadrill`] with these environment variables, and none of the caller's Proxmox access
 /// settings (`HADRILL_PVE_*`).
 pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let out = command(args, vars).output().expect("hadrill runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command [`hadrill_with`] runs, for a caller that sets its own stdio.
+pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hadrill"));
     cmd.args(args).arg("--color=never").current_dir(repo()).env("NO_COLOR", "1").env_remove("HADRILL_LOG");
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HADRILL_PVE_")) {
@@ -46,12 +56,7 @@ pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("hadrill runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd
 }
 
 /// A trial from a closure that returns `Result<(), String>`.
