@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use hadrill::lab::default_state_dir;
+use hadrill::lab::{RunId, default_state_dir};
 use hadrill::scenario::StackKind;
 use hadrill::stack::pacemaker::Sabotage;
 
@@ -152,8 +152,8 @@ pub enum LabCommand {
     /// it for `hadrill lab down RUN`.
     #[command(after_help = "Examples:\n  hadrill lab up --nodes 3\n  hadrill lab up --keep && hadrill lab status")]
     Up {
-        /// Number of cluster nodes.
-        #[arg(long, default_value_t = 3, value_name = "N")]
+        /// Number of cluster nodes (1 to 16).
+        #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
         nodes: u32,
         /// Image recipe to boot (built first if needed).
         #[arg(long, default_value = "debian-ha", value_name = "NAME")]
@@ -173,15 +173,15 @@ pub enum LabCommand {
     /// Show the runs on this host, or one run's VMs.
     Status {
         /// A run id (8 hex digits); without it, every run.
-        #[arg(value_name = "RUN")]
-        run: Option<String>,
+        #[arg(value_name = "RUN", value_parser = run_id)]
+        run: Option<RunId>,
         #[command(flatten)]
         host: HostArgs,
     },
     /// Tear a run down: its domains, networks, overlays, keys and console logs.
     Down {
-        #[arg(value_name = "RUN")]
-        run: String,
+        #[arg(value_name = "RUN", value_parser = run_id)]
+        run: RunId,
         #[command(flatten)]
         host: HostArgs,
     },
@@ -194,10 +194,16 @@ pub struct GcArgs {
     #[arg(long)]
     pub all: bool,
     /// Only this run.
-    #[arg(long, value_name = "RUN")]
-    pub run: Option<String>,
+    #[arg(long, value_name = "RUN", value_parser = run_id)]
+    pub run: Option<RunId>,
     #[command(flatten)]
     pub host: HostArgs,
+}
+
+/// A run id as `lab status`, `lab down` and `gc --run` take it: refused by the parser, like
+/// any other bad argument (exit 4), before libvirt or the state directory is touched.
+fn run_id(s: &str) -> Result<RunId, String> {
+    RunId::parse(s).ok_or_else(|| "not a run id (8 hex digits, see `hadrill lab status`)".to_owned())
 }
 
 /// The stack to run a scenario on.

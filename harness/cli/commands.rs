@@ -1,7 +1,6 @@
 //! `hadrill validate`, `hadrill analyze` and `hadrill schema`: call the engine, print, choose
 //! the exit code.
 
-use std::io::Write;
 use std::path::Path;
 
 use hadrill::analyze::analyze_file;
@@ -21,7 +20,7 @@ pub fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
                     .as_ref()
                     .map(|c| format!(", {} nodes, {:?} storage", c.nodes.len(), c.storage).to_lowercase())
                     .unwrap_or_default();
-                println!(
+                crate::outln!(
                     "ok    {}: {} step{}, {} expectation{}, {} invariant{}{}{}",
                     f.display(),
                     plan.steps.len(),
@@ -37,13 +36,13 @@ pub fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
             Err(e) => {
                 bad += 1;
                 let n = e.errors().len().max(1);
-                println!("error {}: {n} problem{}", f.display(), plural(n));
+                crate::outln!("error {}: {n} problem{}", f.display(), plural(n));
                 render::load_error(&e, color);
             }
         }
     }
     if files.len() > 1 {
-        println!("{} valid, {} invalid", files.len() - bad, bad);
+        crate::outln!("{} valid, {} invalid", files.len() - bad, bad);
     }
     if bad > 0 { EXIT_INVALID_INPUT } else { 0 }
 }
@@ -77,14 +76,11 @@ pub fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Pa
         // The reports are part of what was asked for; without them CI has nothing to show.
         return hadrill::check::Verdict::InfraError.exit_code();
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if json {
-        let _ = out.write_all(analysis.timeline.to_jsonl().as_bytes());
+        crate::out!("{}", analysis.timeline.to_jsonl());
     } else {
-        let _ = write!(out, "{}", summary_text(&input));
+        crate::out!("{}", summary_text(&input));
     }
-    let _ = out.flush();
     match analysis.evaluation.verdict {
         Some(v) => {
             if json {
@@ -98,6 +94,6 @@ pub fn analyze(log: &Path, expect: Option<&Path>, json: bool, report: Option<&Pa
 
 /// `hadrill schema`.
 pub fn schema() -> i32 {
-    print!("{}", scenario::schema_json());
+    crate::out!("{}", scenario::schema_json());
     0
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hadrill::exit::Outcome;
 use hadrill::image::{ImageCache, Recipe, default_recipes_dir};
-use hadrill::lab::{self, Hypervisor, Lab, LabConfig, RunId};
+use hadrill::lab::{self, Hypervisor, Lab, LabConfig};
 use hadrill::run::{Cancel, PveAccess, RunError, connect_or_cancel, image_build_options, pve_access};
 use miette::{IntoDiagnostic, Result};
 
@@ -18,10 +18,6 @@ const EXIT_OK: i32 = 0;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
-}
-
-fn parse_run(s: &str) -> Result<RunId> {
-    RunId::parse(s).ok_or_else(|| miette::miette!("`{s}` is not a run id (8 hex digits, see `hadrill lab status`)"))
 }
 
 /// `hadrill image build pve-iso`: the Proxmox VE node image by the ISO route, from the access
@@ -66,7 +62,7 @@ fn build_pve_iso(force: bool, recipes: Option<PathBuf>, host: &HostArgs, color: 
 
 /// What `image build` made or found.
 fn print_built(img: &hadrill::image::BuiltImage, cached: bool) {
-    println!(
+    crate::outln!(
         "{} {} built in {:.0} s ({} this time): {:.0} MiB qcow2, kernel {}, root {}\n  {}",
         img.name,
         img.hash,
@@ -115,11 +111,13 @@ pub fn run_image(cmd: ImageCommand, color: bool) -> Result<i32> {
             let recipes = recipes.unwrap_or_else(default_recipes_dir);
             let cache = ImageCache::new(&host.state_dir());
             let built = cache.list();
-            println!("{:<16} {:<18} {:<8} {:>9} {:>8}  ABOUT", "RECIPE", "HASH", "STATE", "SIZE", "BUILD");
-            for r in Recipe::all(&recipes)? {
+            // Read before the header: a bad recipes directory prints nothing but the error.
+            let all = Recipe::all(&recipes)?;
+            crate::outln!("{:<16} {:<18} {:<8} {:>9} {:>8}  ABOUT", "RECIPE", "HASH", "STATE", "SIZE", "BUILD");
+            for r in all {
                 let hash = r.hash()?;
                 let img = built.iter().find(|i| i.name == r.name() && i.hash == hash);
-                println!(
+                crate::outln!(
                     "{:<16} {:<18} {:<8} {:>9} {:>8}  {}",
                     r.name(),
                     hash,
@@ -142,7 +140,7 @@ pub fn run_image(cmd: ImageCommand, color: bool) -> Result<i32> {
                     Ok(r) if !r.file.repositories.is_empty() => ("built", "with the repositories it was given"),
                     Ok(_) => ("old", "older build, superseded"),
                 };
-                println!(
+                crate::outln!(
                     "{:<16} {:<18} {:<8} {:>9}  ({what})",
                     i.name,
                     i.hash,
@@ -163,11 +161,11 @@ pub fn run_lab(cmd: LabCommand, color: bool) -> Result<i32> {
         LabCommand::Status { run: None, host } => {
             let runs = lab::list_runs(&host.uri(), &host.state_dir())?;
             if runs.is_empty() {
-                println!("no runs");
+                crate::outln!("no runs");
             }
-            println!("{:<9} {:<8} {:<6} {:>7} {:>8}  IMAGE", "RUN", "HOLDER", "KEPT", "DOMAINS", "NETWORKS");
+            crate::outln!("{:<9} {:<8} {:<6} {:>7} {:>8}  IMAGE", "RUN", "HOLDER", "KEPT", "DOMAINS", "NETWORKS");
             for s in runs {
-                println!(
+                crate::outln!(
                     "{:<9} {:<8} {:<6} {:>7} {:>8}  {}",
                     s.run,
                     if s.owner_alive { "alive" } else { "gone" },
@@ -180,14 +178,14 @@ pub fn run_lab(cmd: LabCommand, color: bool) -> Result<i32> {
             Ok(EXIT_OK)
         }
         LabCommand::Status { run: Some(run), host } => {
-            let lab = Lab::attach(&host.state_dir(), &parse_run(&run)?)?;
+            let lab = Lab::attach(&host.state_dir(), &run)?;
             print_status(&lab);
             Ok(EXIT_OK)
         }
         LabCommand::Down { run, host } => {
-            let lab = Lab::attach(&host.state_dir(), &parse_run(&run)?)?;
+            let lab = Lab::attach(&host.state_dir(), &run)?;
             let (removed, took) = lab.down()?;
-            println!(
+            crate::outln!(
                 "run {run} down in {:.1} s: {} domains, {} networks removed",
                 took.as_secs_f64(),
                 removed.domains.len(),
@@ -199,32 +197,31 @@ pub fn run_lab(cmd: LabCommand, color: bool) -> Result<i32> {
 }
 
 pub fn run_gc(args: GcArgs) -> Result<i32> {
-    let only = args.run.as_deref().map(parse_run).transpose()?;
-    let report = lab::gc(&args.host.uri(), &args.host.state_dir(), args.all, only.as_ref())?;
+    let report = lab::gc(&args.host.uri(), &args.host.state_dir(), args.all, args.run.as_ref())?;
     for r in &report.runs {
-        println!("removed run {r}");
+        crate::outln!("removed run {r}");
     }
     for d in &report.domains {
-        println!("  domain  {d}");
+        crate::outln!("  domain  {d}");
     }
     for n in &report.networks {
-        println!("  network {n}");
+        crate::outln!("  network {n}");
     }
     for r in &report.skipped {
-        println!("kept run {r} (held by a live hadrill, or left up with --keep; `--all` removes kept runs)");
+        crate::outln!("kept run {r} (held by a live hadrill, or left up with --keep; `--all` removes kept runs)");
     }
     if report.runs.is_empty() {
-        println!("nothing to collect");
+        crate::outln!("nothing to collect");
     }
     Ok(EXIT_OK)
 }
 
 fn print_status(lab: &Lab) {
     let r = lab.record();
-    println!("run {}  image {} ({})  accel {}  uri {}", r.run, r.image, r.image_hash, r.accel.as_str(), r.uri);
-    println!("{:<8} {:<22} {:<10} {:<14} {:>9}", "NODE", "DOMAIN", "STATE", "ADDRESS", "QEMU RSS");
+    crate::outln!("run {}  image {} ({})  accel {}  uri {}", r.run, r.image, r.image_hash, r.accel.as_str(), r.uri);
+    crate::outln!("{:<8} {:<22} {:<10} {:<14} {:>9}", "NODE", "DOMAIN", "STATE", "ADDRESS", "QEMU RSS");
     for v in lab.status() {
-        println!(
+        crate::outln!(
             "{:<8} {:<22} {:<10} {:<14} {:>9}",
             v.node,
             v.domain,
@@ -233,7 +230,7 @@ fn print_status(lab: &Lab) {
             v.rss_bytes.map(|b| format!("{} MiB", b >> 20)).unwrap_or_else(|| "-".into())
         );
     }
-    println!("console logs: {}", lab.run_dir().consoles().display());
+    crate::outln!("console logs: {}", lab.run_dir().consoles().display());
 }
 
 fn lab_up(
@@ -245,10 +242,6 @@ fn lab_up(
     host: &HostArgs,
     color: bool,
 ) -> Result<i32> {
-    if nodes == 0 || nodes > 16 {
-        eprintln!("error: --nodes must be between 1 and 16");
-        return Ok(Outcome::InvalidInput.code());
-    }
     let rt = runtime()?;
     let cancel = Cancel::new();
     cancel.on_signals(&rt);
@@ -321,7 +314,7 @@ fn lab_up(
 
     if keep {
         let rec = lab.keep()?;
-        println!("left up: `hadrill lab down {}` removes it", rec.run);
+        crate::outln!("left up: `hadrill lab down {}` removes it", rec.run);
         return Ok(EXIT_OK);
     }
     eprintln!("holding run {}; hypervisor events follow; Ctrl-C tears the lab down", lab.run());
@@ -331,7 +324,7 @@ fn lab_up(
             && let Some(node) = lab.node_of_domain(&e.domain)
         {
             let t = e.at.duration_since(started).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-            println!("{t:>9.3}  {node:<8} {}", serde_json::to_string(&e.kind).unwrap_or_default());
+            crate::outln!("{t:>9.3}  {node:<8} {}", serde_json::to_string(&e.kind).unwrap_or_default());
         }
     }
     Ok(teardown(lab, EXIT_OK))

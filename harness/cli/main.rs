@@ -14,22 +14,31 @@ use hadrill::exit::Outcome;
 use crate::args::{Cli, Command};
 
 fn main() {
-    std::process::exit(dispatch());
+    let (code, color) = dispatch();
+    std::process::exit(render::stdout_outcome(code, color));
 }
 
-/// Parse arguments, run, and return the process exit code.
-fn dispatch() -> i32 {
+/// Parse arguments, run, and return the process exit code (and whether diagnostics are
+/// coloured).
+fn dispatch() -> (i32, bool) {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            // clap exits 2 on misuse, which here means "inconclusive".
-            return if e.use_stderr() { Outcome::InvalidInput.code() } else { 0 };
+            let printed = e.print();
+            if e.use_stderr() {
+                // clap exits 2 on misuse, which here means "inconclusive".
+                return (Outcome::InvalidInput.code(), false);
+            }
+            // --help and --version go to stdout, which may be full.
+            if let Err(err) = printed {
+                render::stdout_failed(err);
+            }
+            return (0, false);
         }
     };
     render::init_tracing();
     let color = render::use_color(cli.color);
-    match cli.command {
+    let code = match cli.command {
         Command::Validate { files } => commands::validate(&files, color),
         Command::Analyze { log, expect, json, report } => {
             commands::analyze(&log, expect.as_deref(), json, report.as_deref(), color)
@@ -39,13 +48,21 @@ fn dispatch() -> i32 {
         Command::Lab(c) => edge(lab_cmds::run_lab(c, color), color),
         Command::Gc(a) => edge(lab_cmds::run_gc(a), color),
         Command::Run(a) => run_cmd::run(a, color),
-    }
+    };
+    (code, color)
 }
 
-/// A lab command's error, drawn as a diagnostic: the lab broke (exit 3).
+/// A lab command's error, drawn as a diagnostic: an unknown recipe or run is bad input
+/// (exit 4), anything else means the lab broke (exit 3).
 fn edge(r: miette::Result<i32>, color: bool) -> i32 {
     r.unwrap_or_else(|e| {
         eprint!("{}", render::diagnostic(e.as_ref(), color));
-        Outcome::InfraError.code()
+        if let Some(e) = e.downcast_ref::<hadrill::lab::LabError>() {
+            e.outcome().code()
+        } else if let Some(e) = e.downcast_ref::<hadrill::image::ImageError>() {
+            e.outcome().code()
+        } else {
+            Outcome::InfraError.code()
+        }
     })
 }

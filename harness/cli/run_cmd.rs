@@ -100,21 +100,21 @@ impl SessionObserver for Bar {
             print_error(e, self.color);
         }
         if let Some(summary) = &run.summary {
-            print!("{summary}");
+            crate::out!("{summary}");
         }
         match &run.stopped {
-            Some(Stop::Inconclusive(why)) => println!("stopped early (inconclusive): {why}"),
-            Some(Stop::InfraError(why)) => println!("stopped early (infrastructure error): {why}"),
+            Some(Stop::Inconclusive(why)) => crate::outln!("stopped early (inconclusive): {why}"),
+            Some(Stop::InfraError(why)) => crate::outln!("stopped early (infrastructure error): {why}"),
             None => {}
         }
         if let Some(dir) = &run.dir {
-            println!("run directory: {}", dir.display());
+            crate::outln!("run directory: {}", dir.display());
         }
         if let Some(run_id) = &run.kept {
-            println!("lab left up: `hadrill lab down {run_id}` removes it");
+            crate::outln!("lab left up: `hadrill lab down {run_id}` removes it");
         }
         if run.dir.is_some() {
-            println!("wall time: {:.0} s", run.wall.as_secs_f64());
+            crate::outln!("wall time: {:.0} s", run.wall.as_secs_f64());
         }
     }
 }

@@ -1,6 +1,6 @@
-//! `hadrill analyze` as a user runs it: verdicts and exit codes, the JSON-lines contract,
-//! the report directory, and bad input. Own fixtures always run; the test-basic1 checks
-//! need the corpus in ../shared.
+//! `hadrill analyze` as a user runs it: verdicts and exit codes, the JSON-lines contract and
+//! the report directory (its bad input is in the table of bad_input.rs). Own fixtures always
+//! run; the test-basic1 checks need the corpus in ../shared.
 
 use hadrill::analyze::analyze_file;
 use hadrill::check::{CheckResult, Verdict};
@@ -137,26 +137,6 @@ pub fn trials() -> Vec<Trial> {
             let cases = junit.matches("<testcase").count();
             ensure(cases == 8, || {
                 format!("want one test case per check (3 expect + 4 invariants + 1 final), got {cases}:\n{junit}")
-            })
-        }),
-        trial("analyze::unknown_format_is_invalid_input", || {
-            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let path = dir.path().join("notes.txt");
-            std::fs::write(&path, "this is not an HA log\nat all\n").map_err(|e| e.to_string())?;
-            let run = hadrill(&["analyze", path.to_str().unwrap()]);
-            ensure(run.code == 4, || format!("exit {}", run.code))?;
-            ensure(run.stderr.contains("notes.txt"), || format!("the error does not name the file:\n{}", run.stderr))
-        }),
-        trial("analyze::missing_log_is_invalid_input", || {
-            let run = hadrill(&["analyze", "no/such/log.expect"]);
-            ensure(run.code == 4 && run.stderr.contains("no/such/log.expect"), || {
-                format!("exit {}: {}", run.code, run.stderr)
-            })
-        }),
-        trial("analyze::bad_expectation_file_is_invalid_input", || {
-            let run = hadrill(&["analyze", OWN_LOG, "--expect", "tests/fixtures/scenarios/invalid/unknown-state.yaml"]);
-            ensure(run.code == 4 && run.stderr.contains("unknown-state.yaml:6:31"), || {
-                format!("exit {}: {}", run.code, run.stderr)
             })
         }),
     ];

@@ -3,6 +3,7 @@
 //! clone has no ../shared beside it).
 
 mod analyze_cli;
+mod bad_input;
 mod corpus;
 mod diagnostics;
 mod lab;
@@ -25,6 +26,7 @@ fn main() {
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());
     trials.extend(run_cli::trials());
+    trials.extend(bad_input::trials());
     trials.extend(pacemaker_cib::trials());
     trials.extend(pve::trials());
     trials.extend(pve_iso::trials());

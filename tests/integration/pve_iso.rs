@@ -124,7 +124,10 @@ pub fn trials() -> Vec<Trial> {
             // `run` makes the Proxmox VE image first: a bad ISO or assistant is reported before
             // the base image (mmdebstrap, minutes) is built.
             let state = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let r = with_failing_assistant(&["run", "scenarios/pve/power-pull.yaml"], state.path())?;
+            // A temporary --out: the default would leave an empty runs/ in the repository.
+            let out = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let o = out.path().to_str().unwrap_or_default();
+            let r = with_failing_assistant(&["run", "scenarios/pve/power-pull.yaml", "--out", o], state.path())?;
             ensure(r.code == 3, || format!("exit {} not 3\n{}{}", r.code, r.stdout, r.stderr))?;
             ensure(r.stderr.contains("Could not find the xorriso binary"), || r.stderr.clone())?;
             let left = files_under(state.path());

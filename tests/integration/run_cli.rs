@@ -209,10 +209,5 @@ pub fn trials() -> Vec<Trial> {
             }
             Ok(())
         }),
-        trial("run_cli::stack_flag_must_agree_with_the_scenario", || {
-            let r = hadrill(&["run", "--stack", "pacemaker", "scenarios/pve/power-pull.yaml"]);
-            ensure(r.code == 4, || format!("exit {} not 4\n{}{}", r.code, r.stdout, r.stderr))?;
-            ensure(r.stderr.contains("written for the pve stack"), || r.stderr.clone())
-        }),
     ]
 }

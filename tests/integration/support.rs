@@ -39,6 +39,16 @@ pub fn hadrill(args: &[&str]) -> Run {
 /// settings (`HADRILL_PVE_*`). Unless `vars` say otherwise, the Proxmox repository key is
 /// fetched from a loopback port that refuses: tests send nothing beyond this host.
 pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let out = command(args, vars).output().expect("hadrill runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command [`hadrill_with`] runs, for a caller that sets its own stdio.
+pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hadrill"));
     cmd.args(args).arg("--color=never").current_dir(repo()).env("NO_COLOR", "1").env_remove("HADRILL_LOG");
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HADRILL_PVE_")) {
@@ -48,12 +58,7 @@ pub fn hadrill_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("hadrill runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd
 }
 
 /// A loopback URL nothing listens on (a port just released): connecting to it is refused.

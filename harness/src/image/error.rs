@@ -10,6 +10,16 @@ pub enum ImageError {
         help("recipes are directories with a recipe.yaml; `hadrill image list` shows them")
     )]
     NoRecipe { name: String, dir: PathBuf },
+    #[error("the recipes directory {} cannot be read", dir.display())]
+    #[diagnostic(
+        code(hadrill::image::recipes_dir),
+        help("pass --recipes DIR, or set HADRILL_IMAGES_DIR, to a directory of recipes such as hadrill's images/")
+    )]
+    RecipesDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("recipe {path}: {message}")]
     #[diagnostic(code(hadrill::image::recipe))]
     Recipe { path: PathBuf, message: String },
@@ -63,5 +73,18 @@ pub enum ImageError {
 impl ImageError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ImageError::Io { path: path.into(), source }
+    }
+
+    /// The row of the exit-code table: a recipe that is not there or does not load is the
+    /// user's to fix; a build that broke is the host's.
+    pub fn outcome(&self) -> crate::exit::Outcome {
+        use crate::exit::Outcome;
+        match self {
+            ImageError::NoRecipe { .. } | ImageError::RecipesDir { .. } | ImageError::Recipe { .. } => {
+                Outcome::InvalidInput
+            }
+            ImageError::Interrupted => Outcome::Interrupted,
+            _ => Outcome::InfraError,
+        }
     }
 }

@@ -149,7 +149,8 @@ impl Recipe {
     /// Every recipe under `recipes_dir`, by name.
     pub fn all(recipes_dir: &Path) -> Result<Vec<Recipe>, ImageError> {
         let mut out = Vec::new();
-        let rd = std::fs::read_dir(recipes_dir).map_err(|e| ImageError::io(recipes_dir, e))?;
+        let rd = std::fs::read_dir(recipes_dir)
+            .map_err(|source| ImageError::RecipesDir { dir: recipes_dir.to_owned(), source })?;
         for e in rd.flatten() {
             if e.path().join("recipe.yaml").is_file()
                 && let Some(name) = e.file_name().to_str()

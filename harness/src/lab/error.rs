@@ -65,4 +65,16 @@ impl LabError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         LabError::Io { path: path.into(), source }
     }
+
+    /// The row of the exit-code table: a run id that names no run, or an image recipe that
+    /// does not load, is the user's to fix; anything else means the lab broke.
+    pub fn outcome(&self) -> crate::exit::Outcome {
+        use crate::exit::Outcome;
+        match self {
+            LabError::NoRun { .. } => Outcome::InvalidInput,
+            LabError::Image(e) => e.outcome(),
+            LabError::Interrupted => Outcome::Interrupted,
+            _ => Outcome::InfraError,
+        }
+    }
 }

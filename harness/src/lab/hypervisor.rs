@@ -16,6 +16,25 @@ use super::events::{DomainEvents, ensure_event_loop};
 use super::owner::{self, DomainOwner, NetRole, RunId};
 use super::xml::{self, Accel, BuildDomainSpec, DomainSpec, NetworkSpec, NicSpec};
 
+/// libvirt prints every error to stderr by default (`libvirt: XML-RPC error : …`), beside the
+/// diagnostic hadrill makes of the same error; its own line goes to the debug log instead
+/// (`HADRILL_LOG=debug`). Every failing call still returns its error. Idempotent.
+fn quiet_libvirt() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the handler only reads the error libvirt passes it, for the duration of the call.
+    ONCE.call_once(|| unsafe { sys::virSetErrorFunc(std::ptr::null_mut(), Some(log_libvirt_error)) });
+}
+
+unsafe extern "C" fn log_libvirt_error(_data: *mut std::ffi::c_void, error: sys::virErrorPtr) {
+    // SAFETY: libvirt passes a valid error (or null) whose message is a C string (or null).
+    let message = unsafe { error.as_ref() }
+        .filter(|e| !e.message.is_null())
+        .map(|e| unsafe { std::ffi::CStr::from_ptr(e.message) }.to_string_lossy().into_owned());
+    if let Some(m) = message {
+        tracing::debug!(target: "libvirt", "{m}");
+    }
+}
+
 /// A domain's run state, from `virDomainGetState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,6 +108,7 @@ impl Hypervisor {
     /// Opens `uri` (`qemu:///system`, `test:///default`), with the event loop running and
     /// keepalives on (where the driver has them) so a dead libvirtd is noticed.
     pub fn open(uri: &str) -> Result<Self, LabError> {
+        quiet_libvirt();
         ensure_event_loop()?;
         let conn = Connect::open(Some(uri)).map_err(|e| LabError::libvirt(format!("connect to {uri}"), e))?;
         // Remote drivers honour keepalives; local ones (test://) refuse, which is fine.

@@ -20,8 +20,10 @@ use super::view::ReportInput;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ReportError {
     #[error("cannot create the report directory {}: {source}", path.display())]
+    #[diagnostic(code(hadrill::report::dir))]
     CreateDir { path: PathBuf, source: io::Error },
     #[error("cannot write the report file {}: {source}", path.display())]
+    #[diagnostic(code(hadrill::report::write))]
     Write { path: PathBuf, source: io::Error },
 }
 

@@ -185,6 +185,8 @@ impl RunError {
             | E::NoCluster { .. }
             | E::SabotageNeedsPacemaker { .. }
             | E::Recipe { .. } => Outcome::InvalidInput,
+            E::PveAccess { source, .. } if source.is_bad_value() => Outcome::InvalidInput,
+            E::NeedsRepository { source, .. } => source.outcome(),
             E::Interrupted
             | E::Lab(LabError::Interrupted)
             | E::Image { source: ImageError::Interrupted, .. }

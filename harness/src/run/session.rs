@@ -2,7 +2,8 @@
 //! hands it a [`SessionConfig`] and renders what it reports through a [`SessionObserver`].
 //!
 //! 1. [`prepare`]: every scenario loads and is runnable here (its stack, its cluster, the
-//!    Proxmox VE access when it needs it, the workload binary) before anything is built.
+//!    Proxmox VE access when it needs it, the workload binary, the image recipes, the run
+//!    directory and the JUnit path) before anything is built.
 //! 2. [`run`]: the images (built or reused), then one fresh lab per scenario: up, SSH, the
 //!    stack's set-up, the readiness gate, the steps, collect, the artefact bundle, the
 //!    judgement, the run directory, teardown (also on error and Ctrl-C, unless `keep`).
@@ -170,6 +171,17 @@ pub fn prepare(cfg: &SessionConfig) -> Result<Prepared, Vec<RunError>> {
         },
         false => None,
     };
+    // The recipes the labs boot must load before libvirt is asked or anything is built: a
+    // misspelt --image is bad input on a host with libvirtd or without.
+    let mut recipes = vec![cfg.image.clone()];
+    if let Some(PveAccess::Debian(route)) = &pve {
+        recipes.push(route.release.image_recipe().to_owned());
+    }
+    for name in recipes {
+        if let Err(source) = Recipe::load(&cfg.recipes, &name) {
+            errors.push(RunError::Recipe { name, source });
+        }
+    }
     // Where the results go must take them, before hours are spent on what fills them.
     let runs_dir = cfg.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     if errors.is_empty()

@@ -342,17 +342,17 @@ pub fn check_access(cfg: &AccessConfig, which: impl Fn(&str) -> Option<PathBuf>)
             }
         };
         let apt_proxy = match &cfg.apt_proxy {
-            Some(p) => Some(check_url(&p.value, &p.from)?),
+            Some(p) => Some(check_url(&p.value, &p.from, Url::AptProxy)?),
             None => None,
         };
         return Ok(Install::Iso { iso: iso.value.clone(), prepare, apt_proxy });
     }
     let apt_proxy = match &cfg.apt_proxy {
-        Some(p) => Some(check_url(&p.value, &p.from)?),
+        Some(p) => Some(check_url(&p.value, &p.from, Url::AptProxy)?),
         None => None,
     };
     let repository = match &cfg.mirror {
-        Some(m) => check_url(&m.value, &m.from)?,
+        Some(m) => check_url(&m.value, &m.from, Url::Mirror)?,
         None => OFFICIAL_REPOSITORY.to_owned(),
     };
     let Some(keyring) = &cfg.keyring else {
@@ -478,10 +478,29 @@ fn check_iso(path: &Path, from: &str) -> Result<(), AccessError> {
     Ok(())
 }
 
+/// Which URL of the access settings is checked, for the message.
+#[derive(Clone, Copy)]
+enum Url {
+    Mirror,
+    AptProxy,
+}
+
 /// An http(s) URL without a trailing slash.
-fn check_url(url: &str, from: &str) -> Result<String, AccessError> {
+fn check_url(url: &str, from: &str, which: Url) -> Result<String, AccessError> {
+    let (what, var, fix) = match which {
+        Url::Mirror => (
+            "mirror URL",
+            "HADRILL_PVE_MIRROR",
+            "the http:// or https:// URL of a mirror of http://download.proxmox.com/debian, e.g. http://10.0.0.1:3142/debian",
+        ),
+        Url::AptProxy => (
+            "APT proxy URL",
+            "HADRILL_PVE_APT_PROXY",
+            "the http:// URL of an APT proxy that reaches download.proxmox.com, e.g. http://10.0.0.1:3142",
+        ),
+    };
     if let Some(why) = url_problem(url) {
-        return Err(AccessError::BadMirror { url: url.to_owned(), from: from.to_owned(), why });
+        return Err(AccessError::BadUrl { what, url: url.to_owned(), from: from.to_owned(), why, var, fix });
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -636,7 +655,7 @@ mod tests {
     fn debian_route_checks_mirror_and_key() {
         let dir = tempfile::tempdir().unwrap();
         let c = cfg(&[("HADRILL_PVE_MIRROR", "ftp://mirror/debian")], dir.path()).unwrap();
-        assert!(matches!(check_access(&c, |_| None), Err(AccessError::BadMirror { .. })));
+        assert!(matches!(check_access(&c, |_| None), Err(AccessError::BadUrl { .. })));
         // A mirror without a key: the key is fetched as by default, and the message names the
         // mirror it would have signed.
         let c = cfg(&[("HADRILL_PVE_MIRROR", "http://mirror.lab/debian/")], dir.path()).unwrap();

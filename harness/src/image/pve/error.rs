@@ -64,12 +64,17 @@ pub enum AccessError {
          HADRILL_PVE_ISO_PREPARED=1"
     )]
     NoAssistant { iso: std::path::PathBuf, hint: String },
-    #[error(
-        "the mirror URL `{url}` (from {from}) is not usable: {why}; set HADRILL_PVE_MIRROR to \
-         the http:// or https:// URL of a mirror of http://download.proxmox.com/debian, e.g. \
-         http://10.0.0.1:3142/debian"
-    )]
-    BadMirror { url: String, from: String, why: &'static str },
+    #[error("the {what} `{url}` (from {from}) is not usable: {why}; set {var} to {fix}")]
+    BadUrl {
+        /// "mirror URL" or "APT proxy URL".
+        what: &'static str,
+        url: String,
+        from: String,
+        why: &'static str,
+        /// The variable that sets it, and what it must be.
+        var: &'static str,
+        fix: &'static str,
+    },
     #[error("the keyring {path} (from {from}) cannot be read: {source}")]
     KeyringUnreadable {
         path: std::path::PathBuf,
@@ -94,6 +99,15 @@ pub enum AccessError {
     Recipe { path: std::path::PathBuf, message: String },
     #[error("{var}=`{value}`: {why}")]
     BadEnv { var: &'static str, value: String, why: &'static str },
+}
+
+impl AccessError {
+    /// A setting whose value cannot mean anything (a release that is not 8 or 9, a URL that
+    /// is not http(s), a settings file that does not parse): bad input, where the rest say
+    /// what this host lacks.
+    pub fn is_bad_value(&self) -> bool {
+        matches!(self, AccessError::BadEnv { .. } | AccessError::BadUrl { .. } | AccessError::Recipe { .. })
+    }
 }
 
 /// The repository key could not be fetched: what was tried, and how to point hadrill at a

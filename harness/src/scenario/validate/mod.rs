@@ -32,9 +32,34 @@ use super::plan::*;
 
 /// Read, parse and validate one scenario file.
 pub fn load(path: &Path) -> Result<Plan, LoadError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.display().to_string(), source })?;
-    parse(&path.display().to_string(), &text, path.parent())
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: file.clone(), source })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => return Err(not_utf8(&file, e)),
+    };
+    parse(&file, &text, path.parent())
+}
+
+/// A file that is not UTF-8, pointed at where the first bad byte is.
+fn not_utf8(file: &str, e: std::string::FromUtf8Error) -> LoadError {
+    let at = e.utf8_error().valid_up_to();
+    let byte = e.as_bytes()[at];
+    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+    // The lossy text has U+FFFD (3 bytes) where each bad sequence was; what comes before is
+    // the same.
+    let line = text[..at].matches('\n').count() as u64 + 1;
+    let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    let error = ScenarioError {
+        message: format!("the file is not UTF-8: byte 0x{byte:02x} at line {line}, column {column}"),
+        source_code: NamedSource::new(file, Arc::new(text)),
+        span: (at, '\u{fffd}'.len_utf8()).into(),
+        label: "not UTF-8".into(),
+        help: Some("save the file as UTF-8".into()),
+        line,
+        column,
+    };
+    LoadError::Invalid { path: file.to_owned(), errors: vec![error] }
 }
 
 /// Parse and validate scenario text. `dir` is where named cluster files are looked up
@@ -42,6 +67,18 @@ pub fn load(path: &Path) -> Result<Plan, LoadError> {
 pub fn parse(file: &str, text: &str, dir: Option<&Path>) -> Result<Plan, LoadError> {
     let src = Arc::new(text.to_owned());
     let invalid = |errors| LoadError::Invalid { path: file.to_owned(), errors };
+    // YAML reads nothing at all as "unexpected end of input"; say what is wrong instead.
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(invalid(vec![ScenarioError {
+            message: "the file is empty".into(),
+            source_code: NamedSource::new(file, src),
+            span: (0, 0).into(),
+            label: "nothing here".into(),
+            help: Some("a scenario starts with `name: SHORT-NAME`; `hadrill schema` describes the rest".into()),
+            line: 1,
+            column: 1,
+        }]));
+    }
     let doc: ScenarioDoc = serde_saphyr::from_str(text).map_err(|e| invalid(vec![yaml_error(file, &src, &e)]))?;
     let mut cx = Cx::new(file, src, dir);
     let plan = cx.plan(doc);

@@ -37,13 +37,23 @@ fn readable(message: String) -> String {
         "invalid u32" | "invalid u64" | "invalid u8" | "invalid u16" => "expected a whole number (0 or more)".into(),
         "invalid i32" | "invalid i64" => "expected a whole number".into(),
         "invalid bool" | "invalid boolean" => "expected true or false".into(),
+        "expected mapping start" => "expected `key: value` pairs here".into(),
         _ => message,
     }
 }
 
 fn yaml_help(message: &str) -> Option<String> {
-    if message.starts_with("unknown field") {
-        Some("keys are checked: a misspelt key is an error, not ignored".into())
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        // "unknown field `stepz`, expected one of name, about, …" (or "expected `a` or `b`").
+        let (word, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected =
+            expected.strip_prefix(", expected one of ").or(expected.strip_prefix(", expected ")).unwrap_or("");
+        let known = expected.split([',', ' ']).map(|w| w.trim_matches('`')).filter(|w| !w.is_empty() && *w != "or");
+        let checked = "keys are checked: a misspelt key is an error, not ignored";
+        Some(match super::suggest(word, known) {
+            Some(guess) => format!("{guess} ({checked})"),
+            None => checked.into(),
+        })
     } else if message.starts_with("missing field `name`") {
         Some("every scenario starts with `name: SHORT-NAME`".into())
     } else if message.starts_with("unknown variant") && message.contains("power-pull") {
