@@ -73,7 +73,7 @@ pub enum DriverError {
     /// The cluster was not in the steady state a step needs.
     #[error("the cluster was not ready for {step}: {why}")]
     #[diagnostic(code(hadrill::run::not_ready))]
-    NotReady { step: &'static str, why: String },
+    NotReady { step: &'static str, why: Unready },
     /// A watcher the run depends on stopped early.
     #[error("{0} stopped")]
     #[diagnostic(code(hadrill::run::stopped))]
@@ -88,6 +88,17 @@ impl DriverError {
     pub fn is_interrupted(&self) -> bool {
         matches!(self, DriverError::Interrupted)
     }
+}
+
+/// Why a cluster is not (yet) in the steady state a step needs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unready {
+    /// Ctrl-C or SIGTERM while waiting.
+    #[error("interrupted")]
+    Interrupted,
+    /// What was still missing when the wait ended (`; `-separated).
+    #[error("{0}")]
+    Missing(String),
 }
 
 /// Errors a driver wraps with what it was doing.

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 use super::clock::RunClock;
-use super::driver::{ActionOutput, Context, Driver, DriverError};
+use super::driver::{ActionOutput, Context, Driver, DriverError, Unready};
 use super::lab_common::{
     FaultBook, Sessions, apply_fault, export_journals, forget_after, hypervisor_events, lock, pause, run_action, since,
     unix_ms, write_lab_artefacts,
@@ -104,8 +104,7 @@ impl<'a> LabDriver<'a> {
     }
 
     /// Waits until the cluster is in the steady state a fault needs, for at most `within`.
-    /// `Err` says what was still missing.
-    pub fn wait_ready(&mut self, within: Duration, progress: &mut dyn FnMut(&str, Duration)) -> Result<(), String> {
+    pub fn wait_ready(&mut self, within: Duration, progress: &mut dyn FnMut(&str, Duration)) -> Result<(), Unready> {
         self.stack.wait_ready(&self.ctx, within, progress)
     }
 

@@ -24,7 +24,7 @@ mod tests;
 
 pub use cancel::{Cancel, connect_or_cancel};
 pub use clock::RunClock;
-pub use driver::{ActionOutput, Context, Driver, DriverError, action_command};
+pub use driver::{ActionOutput, Context, Driver, DriverError, Unready, action_command};
 pub use error::RunError;
 pub use execute::{Progress, RunOptions, RunResult, Stop, abandon, execute, fault_kind};
 pub use lab_driver::LabDriver;

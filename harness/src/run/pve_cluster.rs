@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info};
 
-use super::driver::{Context, DriverError};
+use super::driver::{Context, DriverError, Unready};
 use super::pve_observer::{NodeClocks, PveObserver, PveObserverOptions};
 use crate::node::{Output, SessionPool, SshError};
 use crate::stack::pve::{self, BootstrapPlan, CURRENT_STATUS, MANAGER_STATUS, On, PveVersion};
@@ -220,18 +220,18 @@ impl PveCluster {
         within: Duration,
         cancel: &AtomicBool,
         progress: &mut dyn FnMut(&str, Duration),
-    ) -> Result<(), String> {
+    ) -> Result<(), Unready> {
         let start = Instant::now();
         loop {
             if cancel.load(Ordering::Relaxed) {
-                return Err("interrupted".into());
+                return Err(Unready::Interrupted);
             }
             match self.check_ready(services).await {
                 Ok(()) => {
                     info!(secs = format!("{:.1}", start.elapsed().as_secs_f64()), "Proxmox VE cluster ready");
                     return Ok(());
                 }
-                Err(why) if start.elapsed() >= within => return Err(why),
+                Err(why) if start.elapsed() >= within => return Err(Unready::Missing(why)),
                 Err(why) => {
                     debug!(why, "not ready");
                     progress(&why, start.elapsed());

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{info, warn};
 
 use super::cancel::{Cancel, connect_or_cancel};
+use super::driver::Unready;
 use super::error::RunError;
 use super::execute::{Progress, RunOptions, RunResult, Stop, abandon, execute};
 use super::lab_driver::LabDriver;
@@ -525,10 +526,11 @@ impl OneRun<'_> {
         if let Err(why) = driver.wait_ready(ready_within, &mut |why, waited| {
             observer.progress(&format!("waiting for a ready cluster: {why}"), waited, Some(ready_within))
         }) {
-            let stop = if self.cancel.is_cancelled() {
-                Stop::InfraError("interrupted".into())
-            } else {
-                Stop::Inconclusive(format!("not ready within {}: {why}", scenario::format_duration(ready_within)))
+            let stop = match why {
+                Unready::Interrupted => Stop::InfraError("interrupted".into()),
+                Unready::Missing(why) => {
+                    Stop::Inconclusive(format!("not ready within {}: {why}", scenario::format_duration(ready_within)))
+                }
             };
             return abandon(plan, driver, options, "the cluster became ready", stop);
         }

@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 pub use self::pacemaker::{PacemakerSide, WORKLOAD_BIN};
 pub use self::pve::{PVE_MIN_MEMORY_MIB, PveSide, TEMPLATE, template_script};
 use super::clock::RunClock;
-use super::driver::DriverError;
+use super::driver::{DriverError, Unready};
 use super::lab_common::{FaultBook, Sessions, lock, on_every};
 use crate::check::Watched;
 use crate::fault::StackFaults;
@@ -78,13 +78,12 @@ pub trait StackSide: Send {
     /// Installs and bootstraps the stack for `plan`; `progress` hears each step.
     fn setup(&mut self, ctx: &LabContext, plan: &Plan, progress: &mut dyn FnMut(&str)) -> Result<(), DriverError>;
     /// Waits until the cluster is in the steady state a fault needs, for at most `within`.
-    /// `Err` says what was still missing.
     fn wait_ready(
         &mut self,
         ctx: &LabContext,
         within: Duration,
         progress: &mut dyn FnMut(&str, Duration),
-    ) -> Result<(), String>;
+    ) -> Result<(), Unready>;
     /// What is done once the cluster is ready and before the steps (a set-up broken on
     /// purpose).
     fn after_ready(&mut self, _ctx: &LabContext, _plan: &Plan) -> Result<(), DriverError> {

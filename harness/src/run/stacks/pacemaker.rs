@@ -28,7 +28,7 @@ use super::{LabContext, StackConfig, StackSide, random_bytes};
 use crate::check::Watched;
 use crate::fault::StackFaults;
 use crate::node::SshError;
-use crate::run::driver::{Context, DriverError};
+use crate::run::driver::{Context, DriverError, Unready};
 use crate::run::lab_common::{FaultBook, Sessions, lock, since, unix_ms, upload};
 use crate::scenario::Plan;
 use crate::stack::pacemaker::{
@@ -480,11 +480,11 @@ impl StackSide for PacemakerSide {
         ctx: &LabContext,
         within: Duration,
         progress: &mut dyn FnMut(&str, Duration),
-    ) -> Result<(), String> {
+    ) -> Result<(), Unready> {
         let start = Instant::now();
         loop {
             if ctx.cancel.load(Ordering::Relaxed) {
-                return Err("interrupted".into());
+                return Err(Unready::Interrupted);
             }
             let status = lock(&self.state).status.clone();
             // A fencer that registered its device keeps it; ask only the others again.
@@ -510,7 +510,7 @@ impl StackSide for PacemakerSide {
             }
             // A daemon respawned for being unresponsive does not heal by waiting.
             if health.iter().any(|h| h.ipc_trouble) || start.elapsed() >= within {
-                return Err(why.join("; "));
+                return Err(Unready::Missing(why.join("; ")));
             }
             progress(&why.join("; "), start.elapsed());
             std::thread::sleep(Duration::from_secs(3));

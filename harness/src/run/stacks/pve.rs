@@ -24,7 +24,7 @@ use crate::check::Watched;
 use crate::fault::StackFaults;
 use crate::lab::NetRole;
 use crate::node::SessionOptions;
-use crate::run::driver::DriverError;
+use crate::run::driver::{DriverError, Unready};
 use crate::run::pve_cluster::{PveCluster, PveClusterOptions};
 use crate::scenario::{Plan, ResourcePlan};
 use crate::stack::pacemaker::NodeAddr;
@@ -227,8 +227,10 @@ impl StackSide for PveSide {
         ctx: &LabContext,
         within: Duration,
         progress: &mut dyn FnMut(&str, Duration),
-    ) -> Result<(), String> {
-        let cluster = self.cluster.as_ref().ok_or("the Proxmox VE observer is not running")?;
+    ) -> Result<(), Unready> {
+        let Some(cluster) = self.cluster.as_ref() else {
+            return Err(Unready::Missing("the Proxmox VE observer is not running".into()));
+        };
         ctx.rt.block_on(cluster.wait_ready(&self.services, within, &ctx.cancel, progress))
     }
 
