@@ -251,6 +251,10 @@ pub struct RunArgs {
     /// must then FAIL (exit 1), naming the expectation that was not met.
     #[arg(long, value_parser = sabotage_kind(), value_name = "KIND")]
     pub sabotage: Option<Sabotage>,
+    /// The seed of `chaos:` scenarios' schedules (overrides the file's; without either, one
+    /// from the clock). The drawn schedule is written as `schedule.yaml` in the run directory.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub host: HostArgs,
 }

@@ -20,11 +20,19 @@ pub fn validate(files: &[std::path::PathBuf], color: bool) -> i32 {
                     .as_ref()
                     .map(|c| format!(", {} nodes, {:?} storage", c.nodes.len(), c.storage).to_lowercase())
                     .unwrap_or_default();
+                let steps = match &plan.chaos {
+                    Some(c) => format!(
+                        "chaos over {} from {} fault{}{}",
+                        scenario::format_duration(c.duration),
+                        c.faults.len(),
+                        plural(c.faults.len()),
+                        c.seed.map(|s| format!(" (seed {s})")).unwrap_or_default()
+                    ),
+                    None => format!("{} step{}", plan.steps.len(), plural(plan.steps.len())),
+                };
                 crate::outln!(
-                    "ok    {}: {} step{}, {} expectation{}, {} invariant{}{}{}",
+                    "ok    {}: {steps}, {} expectation{}, {} invariant{}{}{}",
                     f.display(),
-                    plan.steps.len(),
-                    plural(plan.steps.len()),
                     plan.expectations.len(),
                     plural(plan.expectations.len()),
                     plan.invariants.len(),

@@ -27,6 +27,7 @@ pub fn run(args: RunArgs, color: bool) -> i32 {
         sabotage: args.sabotage,
         uri: args.host.uri(),
         state_dir: args.host.state_dir(),
+        seed: args.seed,
     };
     let prepared = match session::prepare(&cfg) {
         Ok(p) => p,

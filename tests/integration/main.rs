@@ -4,6 +4,7 @@
 
 mod analyze_cli;
 mod bad_input;
+mod chaos;
 mod corpus;
 mod diagnostics;
 mod lab;
@@ -22,6 +23,7 @@ fn main() {
     let mut trials = Vec::new();
     trials.extend(diagnostics::trials());
     trials.extend(scenarios::trials());
+    trials.extend(chaos::trials());
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
     trials.extend(readme::trials());

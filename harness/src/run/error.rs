@@ -39,6 +39,13 @@ pub enum RunError {
         help("add `cluster: {{ nodes: 3, storage: nfs }}`; see `hadrill schema`")
     )]
     NoCluster { file: PathBuf },
+    #[error("{}: the drawn chaos schedule cannot be written: {source}", file.display())]
+    #[diagnostic(code(hadrill::run::schedule))]
+    Schedule {
+        file: PathBuf,
+        #[source]
+        source: crate::scenario::chaos::RenderError,
+    },
     #[error("{}: --sabotage breaks a Pacemaker set-up; it has no Proxmox VE form yet", file.display())]
     #[diagnostic(code(hadrill::run::sabotage_stack))]
     SabotageNeedsPacemaker { file: PathBuf },
@@ -183,6 +190,7 @@ impl RunError {
             | E::StackMismatch { .. }
             | E::NoStack { .. }
             | E::NoCluster { .. }
+            | E::Schedule { .. }
             | E::SabotageNeedsPacemaker { .. }
             | E::Recipe { .. } => Outcome::InvalidInput,
             E::PveAccess { source, .. } if source.is_bad_value() => Outcome::InvalidInput,

@@ -51,6 +51,8 @@ pub struct SessionConfig {
     pub sabotage: Option<Sabotage>,
     pub uri: String,
     pub state_dir: PathBuf,
+    /// Overrides the seed of `chaos:` scenarios (`--seed`).
+    pub seed: Option<u64>,
 }
 
 /// What a session reports as it goes.
@@ -68,6 +70,9 @@ pub trait SessionObserver {
 #[derive(Debug)]
 pub struct Prepared {
     runs: Vec<(PathBuf, Plan, StackKind)>,
+    /// The drawn schedule of each `chaos:` scenario (by its index in `runs`), written into
+    /// its run directory as `schedule.yaml`.
+    schedules: Vec<Option<String>>,
     pve: Option<PveAccess>,
     workload: Option<PathBuf>,
 }
@@ -117,12 +122,20 @@ impl SessionReport {
 pub fn prepare(cfg: &SessionConfig) -> Result<Prepared, Vec<RunError>> {
     let mut errors = Vec::new();
     let mut runs = Vec::new();
+    let mut schedules = Vec::new();
     let mut pve = None;
     for f in &cfg.scenarios {
         let plan = match scenario::load(f) {
             Ok(p) => p,
             Err(source) => {
                 errors.push(RunError::Scenario { file: f.clone(), source: Box::new(source) });
+                continue;
+            }
+        };
+        let (plan, schedule) = match draw_schedule(f, plan, cfg.seed) {
+            Ok(x) => x,
+            Err(e) => {
+                errors.push(e);
                 continue;
             }
         };
@@ -160,6 +173,7 @@ pub fn prepare(cfg: &SessionConfig) -> Result<Prepared, Vec<RunError>> {
             }
         }
         runs.push((f.clone(), plan, stack));
+        schedules.push(schedule);
     }
     // Only the Pacemaker stack runs hadrill's own HA service.
     let workload = match runs.iter().any(|(_, _, s)| *s == StackKind::Pacemaker) {
@@ -196,7 +210,36 @@ pub fn prepare(cfg: &SessionConfig) -> Result<Prepared, Vec<RunError>> {
     {
         errors.push(RunError::Junit { path: junit.clone(), source });
     }
-    if errors.is_empty() { Ok(Prepared { runs, pve, workload }) } else { Err(errors) }
+    if errors.is_empty() { Ok(Prepared { runs, schedules, pve, workload }) } else { Err(errors) }
+}
+
+/// A `chaos:` scenario's schedule drawn (seed: `--seed`, else the file's, else the clock's),
+/// written as a plain scenario file, and loaded back: the run executes what that file says,
+/// so running `schedule.yaml` replays it exactly. Other scenarios pass through.
+fn draw_schedule(file: &Path, plan: Plan, seed: Option<u64>) -> Result<(Plan, Option<String>), RunError> {
+    let Some(chaos) = &plan.chaos else {
+        if seed.is_some() {
+            warn!("{}: --seed is ignored: the scenario has no `chaos:` section", file.display());
+        }
+        return Ok((plan, None));
+    };
+    let seed = match seed.or(chaos.seed) {
+        Some(s) => s,
+        None => {
+            let s = scenario::chaos::clock_seed();
+            info!("{}: no seed given; drawn with seed {s} (replay: --seed {s})", file.display());
+            s
+        }
+    };
+    let steps = scenario::chaos::draw(chaos, seed);
+    let invalid = |source| RunError::Scenario { file: file.to_owned(), source: Box::new(source) };
+    let source = std::fs::read_to_string(file)
+        .map_err(|source| invalid(scenario::LoadError::Read { path: file.display().to_string(), source }))?;
+    let text = scenario::chaos::render(&source, seed, &steps)
+        .map_err(|source| RunError::Schedule { file: file.to_owned(), source })?;
+    let drawn = scenario::parse(&format!("{} (seed {seed})", file.display()), &text, file.parent()).map_err(invalid)?;
+    info!("{}: chaos seed {seed}, {} steps drawn", file.display(), drawn.steps.len());
+    Ok((drawn, Some(text)))
 }
 
 /// `dir` exists (made if need be) and takes a file.
@@ -284,13 +327,14 @@ pub fn run(
 
     let several = prepared.runs.len() > 1;
     let mut report = SessionReport::default();
-    for (file, plan, stack) in &prepared.runs {
+    for (i, (file, plan, stack)) in prepared.runs.iter().enumerate() {
         if cancel.is_cancelled() {
             break;
         }
         observer.started(&plan.name);
         let ctx = OneRun { cfg, prepared: &prepared, images: &images, rt: &rt, cancel, several };
-        let done = ctx.run(file, plan, *stack, observer);
+        let schedule = prepared.schedules.get(i).and_then(Option::as_deref);
+        let done = ctx.run(file, plan, schedule, *stack, observer);
         observer.finished(&done);
         report.runs.push(done);
     }
@@ -374,7 +418,14 @@ struct OneRun<'a> {
 }
 
 impl OneRun<'_> {
-    fn run(&self, file: &Path, plan: &Plan, stack: StackKind, observer: &mut dyn SessionObserver) -> ScenarioRun {
+    fn run(
+        &self,
+        file: &Path,
+        plan: &Plan,
+        schedule: Option<&str>,
+        stack: StackKind,
+        observer: &mut dyn SessionObserver,
+    ) -> ScenarioRun {
         let wall = Instant::now();
         let mut done = ScenarioRun {
             file: file.to_owned(),
@@ -449,6 +500,13 @@ impl OneRun<'_> {
         };
         info!(run = run_id, "lab up ({}); run directory {}", lab::describe_accel(lab.record().accel), dir.display());
         done.dir = Some(dir.clone());
+        // Before the lab work, so that a run that breaks can still be replayed.
+        if let Some(text) = schedule {
+            let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join("schedule.yaml"), text));
+            if let Err(e) = written {
+                warn!("{}: schedule.yaml not written: {e}", dir.display());
+            }
+        }
         let options = RunOptions::default();
         let config = StackConfig {
             sabotage,

@@ -1,6 +1,7 @@
 //! The scenario language: YAML files that say what cluster to build, what to do to it and
 //! what must happen; parsed, then validated into a typed `Plan` before anything runs.
 
+pub mod chaos;
 mod duration;
 mod error;
 mod model;

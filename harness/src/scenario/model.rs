@@ -72,6 +72,10 @@ pub struct ScenarioDoc {
     #[serde(default)]
     #[schemars(with = "Vec<StepDoc>")]
     pub steps: Vec<Spanned<StepDoc>>,
+    /// Instead of `steps`: a schedule of faults drawn from a seed (`hadrill run --seed N`).
+    #[serde(default)]
+    #[schemars(with = "Option<ChaosDoc>")]
+    pub chaos: Option<Spanned<ChaosDoc>>,
     /// Expectations checked against the whole timeline.
     #[serde(default)]
     #[schemars(with = "Vec<ExpectDoc>")]
@@ -340,6 +344,78 @@ pub struct TargetSelectDoc {
     /// The HA manager's master node.
     #[serde(default)]
     pub master: Option<bool>,
+}
+
+/// A fault schedule drawn from a seed; the drawn steps replace `steps`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosDoc {
+    /// The seed of the drawing (`hadrill run --seed N` overrides it; none: one from the clock).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The time the faults and the gaps between them cover, e.g. `30m`.
+    #[schemars(with = "String")]
+    pub duration: Spanned<String>,
+    /// The menu: faults with their weights.
+    #[schemars(with = "Vec<ChaosFaultDoc>")]
+    pub faults: Vec<Spanned<ChaosFaultDoc>>,
+    /// Where a fault is done, drawn per fault: `any` (a node drawn from the cluster), a node
+    /// name, `{ runs: SERVICE }`, `{ master: true }`, `all` (default `[any]`).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<TargetDoc>>")]
+    pub targets: Option<Vec<Spanned<TargetDoc>>>,
+    /// How long a fault lasts before its heal: `30s..2m` or one duration.
+    #[schemars(with = "String")]
+    pub lasts: Spanned<String>,
+    /// The time between a heal and the next fault: `1m..3m` or one duration.
+    #[schemars(with = "String")]
+    pub gap: Spanned<String>,
+    /// Await every service `started` before each fault (default true).
+    #[serde(default)]
+    pub settle: Option<bool>,
+}
+
+/// One entry of the chaos menu.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosFaultDoc {
+    /// A fault as in a step, without its `node` (the targets say where): `power-pull`, or
+    /// `{ link-down: { network: cluster } }`.
+    #[schemars(with = "MenuFaultDoc")]
+    pub fault: Spanned<MenuFaultDoc>,
+    /// How often it is drawn relative to the others (default 1).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub weight: Option<Spanned<u32>>,
+}
+
+/// A fault name, or a mapping of one fault name to its settings (the step grammar without
+/// `node`, which the chaos targets give).
+#[derive(Debug, JsonSchema)]
+#[schemars(untagged)]
+pub enum MenuFaultDoc {
+    Named(String),
+    Params(BTreeMap<String, FaultParamsDoc>),
+}
+str_or_map!(
+    MenuFaultDoc,
+    Named,
+    Params(BTreeMap<String, FaultParamsDoc>),
+    "a fault name (e.g. power-pull) or a mapping such as { link-down: { network: cluster } }"
+);
+
+/// The settings of a menu fault; which ones a fault takes is checked in validation.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultParamsDoc {
+    #[serde(default)]
+    pub network: Option<NetworkKind>,
+    #[serde(default)]
+    pub process: Option<String>,
+    #[serde(default)]
+    pub signal: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 /// An operator action: exactly one of `ha-manager`, `pvecm-expected`, `crm-resource`, `run`.

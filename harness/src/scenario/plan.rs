@@ -35,6 +35,36 @@ pub struct Plan {
     /// Every expectation of the file: top-level `expect`, those inside steps, and `final`.
     pub expectations: Vec<Expectation>,
     pub invariants: Vec<Invariant>,
+    /// A schedule to draw (`chaos:`); `steps` is then empty until it is drawn.
+    pub chaos: Option<ChaosPlan>,
+}
+
+/// The validated `chaos:` section: everything `chaos::draw` needs besides the seed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChaosPlan {
+    pub seed: Option<u64>,
+    pub duration: Duration,
+    /// The menu, each fault with its weight (> 0).
+    pub faults: Vec<(Fault, u32)>,
+    pub targets: Vec<ChaosTarget>,
+    /// Inclusive ranges.
+    pub lasts: (Duration, Duration),
+    pub gap: (Duration, Duration),
+    /// Await every service `started` before each fault.
+    pub settle: bool,
+    /// The cluster's nodes (for `any`) and the services (for settling).
+    pub nodes: Vec<String>,
+    pub services: Vec<String>,
+}
+
+/// Where a chaos fault is done.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChaosTarget {
+    /// A node drawn from the cluster at drawing time, so the schedule names it.
+    AnyNode,
+    /// As in a step.
+    Fixed(Target),
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -4,9 +4,10 @@
 //!
 //! One validator (`Cx`) walks the document; each part of the scenario has its file: `cluster`,
 //! `resources`, `names` (nodes, roles, services, states, durations used everywhere),
-//! `patterns` (marks and anchors), `expectations`, `invariants`, `steps`; `yaml` turns the
+//! `patterns` (marks and anchors), `expectations`, `invariants`, `steps`, `chaos`; `yaml` turns the
 //! parser's own errors into diagnostics, `describe` says plans in words.
 
+mod chaos;
 mod cluster;
 mod describe;
 mod expectations;
@@ -187,7 +188,8 @@ impl<'a> Cx<'a> {
         let marks = doc.marks.iter().filter_map(|(name, m)| self.mark(name, m)).collect();
         let mut expectations = Vec::new();
         let steps = self.steps(&doc.steps, &mut expectations);
-        if !doc.steps.is_empty() {
+        let chaos = doc.chaos.as_ref().and_then(|c| self.chaos(c, !doc.steps.is_empty()));
+        if !doc.steps.is_empty() || doc.chaos.is_some() {
             if cluster.is_none() {
                 self.error(
                     &doc.name.referenced,
@@ -229,6 +231,7 @@ impl<'a> Cx<'a> {
             steps,
             expectations,
             invariants,
+            chaos,
         }
     }
 }

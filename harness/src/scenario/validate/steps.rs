@@ -247,7 +247,7 @@ impl Cx<'_> {
         Some((fault, target))
     }
 
-    fn target(&mut self, t: &Spanned<TargetDoc>, allow_all: bool) -> Option<Target> {
+    pub(super) fn target(&mut self, t: &Spanned<TargetDoc>, allow_all: bool) -> Option<Target> {
         match &t.value {
             TargetDoc::Named(n) if n == "all" => {
                 if allow_all {
