@@ -50,16 +50,25 @@ fn yaml_error(file: &str, src: &Arc<String>, e: &serde_saphyr::Error) -> Scenari
     };
     let message = readable(message);
     let help = yaml_help(&message);
-    let (span, line, column) = span_of(loc.as_ref(), src);
-    ScenarioError {
-        label: short_label(&message),
-        message,
-        source_code: NamedSource::new(file, src.clone()),
-        span,
-        help,
-        line,
-        column,
-    }
+    let label = short_label(&message);
+    diagnostic(file, src, loc.as_ref(), message, label, help)
+}
+
+/// A problem at `loc`. On a line too long to draw (no label), the message says where.
+fn diagnostic(
+    file: &str,
+    src: &Arc<String>,
+    loc: Option<&Location>,
+    message: String,
+    label: String,
+    help: Option<String>,
+) -> ScenarioError {
+    let (span, line, column) = span_of(loc, src);
+    let message = match span {
+        Some(_) => message,
+        None => format!("{message} (line {line}, column {column}; the line is too long to show)"),
+    };
+    ScenarioError { message, source_code: NamedSource::new(file, src.clone()), span, label, help, line, column }
 }
 
 /// serde's terse type errors, said the way a scenario author thinks.
@@ -92,15 +101,23 @@ fn short_label(message: &str) -> String {
     }
 }
 
-fn span_of(loc: Option<&Location>, src: &str) -> (SourceSpan, u64, u64) {
+/// Past this many bytes into its line, a problem is reported without its label: miette pads
+/// the line under the excerpt up to the label's column with a format width, and a width past
+/// 65 535 panics (a byte is at most 4 columns, for a tab).
+const MAX_LABEL_COLUMN: usize = 16_000;
+
+fn span_of(loc: Option<&Location>, src: &str) -> (Option<SourceSpan>, u64, u64) {
     let Some(loc) = loc.filter(|l| l.line() > 0) else {
-        return ((0, 0).into(), 1, 1);
+        return (Some((0, 0).into()), 1, 1);
     };
     let offset =
         loc.span().byte_offset().map(|o| o as usize).unwrap_or_else(|| line_col_offset(src, loc.line(), loc.column()));
     let len = loc.span().byte_len().map(|l| l as usize).unwrap_or(1).max(1);
     let len = len.min(src.len().saturating_sub(offset)).max(usize::from(offset < src.len()));
-    ((offset, len).into(), loc.line(), loc.column())
+    let head = &src.as_bytes()[..offset.min(src.len())];
+    let line_start = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
+    let span = (offset - line_start <= MAX_LABEL_COLUMN).then(|| (offset, len).into());
+    (span, loc.line(), loc.column())
 }
 
 fn line_col_offset(src: &str, line: u64, col: u64) -> usize {
@@ -162,16 +179,7 @@ impl<'a> Cx<'a> {
     }
 
     fn error(&mut self, at: &Location, message: impl Into<String>, label: impl Into<String>, help: Option<String>) {
-        let (span, line, column) = span_of(Some(at), &self.src);
-        self.errors.push(ScenarioError {
-            message: message.into(),
-            source_code: NamedSource::new(&self.file, self.src.clone()),
-            span,
-            label: label.into(),
-            help,
-            line,
-            column,
-        });
+        self.errors.push(diagnostic(&self.file, &self.src, Some(at), message.into(), label.into(), help));
     }
 
     fn plan(&mut self, doc: ScenarioDoc) -> Plan {
@@ -317,19 +325,21 @@ impl<'a> Cx<'a> {
         if self.stack.is_none() {
             self.stack = doc.stack;
         }
+        let count = match &doc.nodes {
+            NodesDoc::Count(n) => *n as usize,
+            NodesDoc::Names(names) => names.len(),
+        };
         let nodes = match &doc.nodes {
-            NodesDoc::Count(n) => (1..=*n).map(|i| format!("node{i}")).collect::<Vec<_>>(),
+            // A count past 16 is an error below; naming every node of `nodes: 4000000000`
+            // would exhaust memory first, so only the first few are named.
+            NodesDoc::Count(n) => (1..=(*n).min(64)).map(|i| format!("node{i}")).collect::<Vec<_>>(),
             NodesDoc::Names(names) => names.clone(),
         };
         let min = if self.stack == Some(StackKind::Pve) { 3 } else { 2 };
-        if nodes.len() < min || nodes.len() > 16 {
+        if count < min || count > 16 {
             self.error(
                 &c.referenced,
-                format!(
-                    "a cluster of {} node{} cannot be tested here",
-                    nodes.len(),
-                    if nodes.len() == 1 { "" } else { "s" }
-                ),
+                format!("a cluster of {count} node{} cannot be tested here", if count == 1 { "" } else { "s" }),
                 "node count",
                 Some(format!(
                     "use {min} to 16 nodes{}",
