@@ -5,6 +5,7 @@
 mod analyze_cli;
 mod corpus;
 mod diagnostics;
+mod fuzz;
 mod lab;
 mod pacemaker_cib;
 mod pve;
@@ -20,6 +21,7 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(diagnostics::trials());
+    trials.extend(fuzz::trials());
     trials.extend(scenarios::trials());
     trials.extend(corpus::trials());
     trials.extend(analyze_cli::trials());
