@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod check;
 pub mod exit;
 pub mod fault;
+pub mod fuzz;
 pub mod image;
 pub mod lab;
 pub mod node;

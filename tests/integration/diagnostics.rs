@@ -43,6 +43,19 @@ pub fn trials() -> Vec<Trial> {
         }
         Ok(())
     }));
+    out.push(trial("diagnostics::a_problem_far_into_a_long_line", || {
+        // miette pads up to a label's column with a format width, which panics past 65 535;
+        // the fuzzer found it. Such a problem is reported without the excerpt, with where.
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let f = dir.path().join("long.yaml");
+        std::fs::write(&f, format!("name: long\nstack: {}bogus\n", " ".repeat(70_000))).map_err(|e| e.to_string())?;
+        let run = hadrill(&["validate", f.to_str().unwrap()]);
+        ensure(run.code == 4, || format!("exit {}\n{}", run.code, run.stderr.chars().take(2000).collect::<String>()))?;
+        // miette wraps the message at 100 columns, so only its start is matched.
+        ensure(run.stderr.contains("(line 2, column 70008; the line is too"), || {
+            format!("no location in:\n{}", run.stderr.chars().take(2000).collect::<String>())
+        })
+    }));
     out
 }
 

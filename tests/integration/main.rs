@@ -7,6 +7,7 @@ mod bad_input;
 mod chaos;
 mod corpus;
 mod diagnostics;
+mod fuzz;
 mod lab;
 mod pacemaker_cib;
 mod pve;
@@ -22,6 +23,7 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(diagnostics::trials());
+    trials.extend(fuzz::trials());
     trials.extend(scenarios::trials());
     trials.extend(chaos::trials());
     trials.extend(corpus::trials());

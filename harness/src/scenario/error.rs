@@ -12,8 +12,9 @@ pub struct ScenarioError {
     pub message: String,
     #[source_code]
     pub source_code: NamedSource<Arc<String>>,
+    /// None on a line too long to draw (see `validate::MAX_LABEL_COLUMN`).
     #[label("{label}")]
-    pub span: SourceSpan,
+    pub span: Option<SourceSpan>,
     pub label: String,
     #[help]
     pub help: Option<String>,

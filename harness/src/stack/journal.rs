@@ -307,7 +307,9 @@ pub(crate) fn read_json(bytes: &[u8], mut entry: impl FnMut(&Line<'_>) -> bool) 
         let Some(realtime) = e.realtime.0 else {
             return Err(FramingError::MissingField { line: n, field: "__REALTIME_TIMESTAMP" });
         };
-        let us: i64 = realtime.parse().map_err(|_| FramingError::BadField {
+        // Microseconds since the epoch, unsigned as journald writes them: a negative stamp is
+        // as malformed as a word, and would overflow the span between two entries.
+        let us: i64 = realtime.parse().ok().filter(|us| *us >= 0).ok_or_else(|| FramingError::BadField {
             line: n,
             field: "__REALTIME_TIMESTAMP",
             value: realtime.to_string(),
@@ -446,6 +448,18 @@ mod tests {
         assert!(matches!(e, FramingError::BadField { line: 2, .. }), "{e}");
         let e = read_json(b"not json\n", |_| true).unwrap_err();
         assert!(e.to_string().starts_with("line 1: not a journal JSON entry"), "{e}");
+        // Journald's stamps are unsigned; i64::MIN overflowed the span to the next entry in
+        // both stacks' readers (found by the fuzzer).
+        let e = read_json(b"{\"__REALTIME_TIMESTAMP\":\"-9223372036854775808\"}\n", |_| true).unwrap_err();
+        assert!(matches!(e, FramingError::BadField { line: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn json_framing_reads_the_extreme_stamps() {
+        let log = b"{\"__REALTIME_TIMESTAMP\":\"9223372036854775807\",\"MESSAGE\":\"a\"}\n\
+            {\"__REALTIME_TIMESTAMP\":\"0\",\"MESSAGE\":\"b\"}\n";
+        let read = read_json(log, |_| true).unwrap();
+        assert_eq!((read.first_us, read.last_us), (Some(0), Some(i64::MAX)));
     }
 
     #[test]

@@ -27,17 +27,19 @@ impl Seconds {
     }
 }
 
+// Saturating: a log's times are whatever it says (`millis` is already capped at the ends of
+// i64), and a bound added to a time at the end must not overflow.
 impl std::ops::Sub for Seconds {
     type Output = Seconds;
     fn sub(self, rhs: Seconds) -> Seconds {
-        Seconds::from_millis(self.millis() - rhs.millis())
+        Seconds::from_millis(self.millis().saturating_sub(rhs.millis()))
     }
 }
 
 impl std::ops::Add for Seconds {
     type Output = Seconds;
     fn add(self, rhs: Seconds) -> Seconds {
-        Seconds::from_millis(self.millis() + rhs.millis())
+        Seconds::from_millis(self.millis().saturating_add(rhs.millis()))
     }
 }
 
@@ -78,5 +80,15 @@ mod tests {
         assert_eq!(serde_json::to_string(&Seconds(40.5)).unwrap(), "40.5");
         assert_eq!(Seconds(0.1234).to_string(), "0.123");
         assert_eq!((Seconds(240.0) - Seconds(120.0)).to_string(), "120");
+    }
+
+    #[test]
+    fn arithmetic_at_the_ends_saturates() {
+        // A simulator line at 1e41 s, then a `within` added to it, overflowed (the fuzzer).
+        let far = Seconds(1e41);
+        assert_eq!(far.millis(), i64::MAX);
+        assert_eq!((far + Seconds(60.0)).millis(), i64::MAX);
+        assert_eq!((Seconds(-1e41) - far).millis(), i64::MIN);
+        assert_eq!((far - Seconds(-1e41)).millis(), i64::MAX);
     }
 }

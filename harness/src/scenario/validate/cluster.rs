@@ -80,19 +80,21 @@ impl Cx<'_> {
         if self.stack.is_none() {
             self.stack = doc.stack;
         }
+        let count = match &doc.nodes {
+            NodesDoc::Count(n) => *n as usize,
+            NodesDoc::Names(names) => names.len(),
+        };
         let nodes = match &doc.nodes {
-            NodesDoc::Count(n) => (1..=*n).map(|i| format!("node{i}")).collect::<Vec<_>>(),
+            // A count past 16 is an error below; naming every node of `nodes: 4000000000`
+            // would exhaust memory first, so only the first few are named.
+            NodesDoc::Count(n) => (1..=(*n).min(64)).map(|i| format!("node{i}")).collect::<Vec<_>>(),
             NodesDoc::Names(names) => names.clone(),
         };
         let min = if self.stack == Some(StackKind::Pve) { 3 } else { 2 };
-        if nodes.len() < min || nodes.len() > 16 {
+        if count < min || count > 16 {
             self.error(
                 &c.referenced,
-                format!(
-                    "a cluster of {} node{} cannot be tested here",
-                    nodes.len(),
-                    if nodes.len() == 1 { "" } else { "s" }
-                ),
+                format!("a cluster of {count} node{} cannot be tested here", if count == 1 { "" } else { "s" }),
                 "node count",
                 Some(format!(
                     "use {min} to 16 nodes{}",

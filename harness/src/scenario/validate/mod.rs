@@ -26,7 +26,7 @@ use miette::NamedSource;
 use serde_saphyr::Location;
 
 pub use self::describe::{UNCONFIRMED_FENCE, describe_never, describe_pattern};
-use self::yaml::{span_of, yaml_error};
+use self::yaml::{diagnostic, yaml_error};
 use super::error::{LoadError, ScenarioError};
 use super::model::*;
 use super::plan::*;
@@ -54,7 +54,7 @@ fn not_utf8(file: &str, e: std::string::FromUtf8Error) -> LoadError {
     let error = ScenarioError {
         message: format!("the file is not UTF-8: byte 0x{byte:02x} at line {line}, column {column}"),
         source_code: NamedSource::new(file, Arc::new(text)),
-        span: (at, '\u{fffd}'.len_utf8()).into(),
+        span: Some((at, '\u{fffd}'.len_utf8()).into()),
         label: "not UTF-8".into(),
         help: Some("save the file as UTF-8".into()),
         line,
@@ -73,7 +73,7 @@ pub fn parse(file: &str, text: &str, dir: Option<&Path>) -> Result<Plan, LoadErr
         return Err(invalid(vec![ScenarioError {
             message: "the file is empty".into(),
             source_code: NamedSource::new(file, src),
-            span: (0, 0).into(),
+            span: Some((0, 0).into()),
             label: "nothing here".into(),
             help: Some("a scenario starts with `name: SHORT-NAME`; `hadrill schema` describes the rest".into()),
             line: 1,
@@ -140,16 +140,7 @@ impl<'a> Cx<'a> {
     }
 
     fn error(&mut self, at: &Location, message: impl Into<String>, label: impl Into<String>, help: Option<String>) {
-        let (span, line, column) = span_of(Some(at), &self.src);
-        self.errors.push(ScenarioError {
-            message: message.into(),
-            source_code: NamedSource::new(&self.file, self.src.clone()),
-            span,
-            label: label.into(),
-            help,
-            line,
-            column,
-        });
+        self.errors.push(diagnostic(&self.file, &self.src, Some(at), message.into(), label.into(), help));
     }
 
     fn plan(&mut self, doc: ScenarioDoc) -> Plan {

@@ -19,16 +19,25 @@ pub(super) fn yaml_error(file: &str, src: &Arc<String>, e: &serde_saphyr::Error)
     };
     let message = readable(message);
     let help = yaml_help(&message);
-    let (span, line, column) = span_of(loc.as_ref(), src);
-    ScenarioError {
-        label: short_label(&message),
-        message,
-        source_code: NamedSource::new(file, src.clone()),
-        span,
-        help,
-        line,
-        column,
-    }
+    let label = short_label(&message);
+    diagnostic(file, src, loc.as_ref(), message, label, help)
+}
+
+/// A problem at `loc`. On a line too long to draw (no label), the message says where.
+pub(super) fn diagnostic(
+    file: &str,
+    src: &Arc<String>,
+    loc: Option<&Location>,
+    message: String,
+    label: String,
+    help: Option<String>,
+) -> ScenarioError {
+    let (span, line, column) = span_of(loc, src);
+    let message = match span {
+        Some(_) => message,
+        None => format!("{message} (line {line}, column {column}; the line is too long to show)"),
+    };
+    ScenarioError { message, source_code: NamedSource::new(file, src.clone()), span, label, help, line, column }
 }
 
 /// serde's terse type errors, said the way a scenario author thinks.
@@ -71,15 +80,23 @@ fn short_label(message: &str) -> String {
     }
 }
 
-pub(super) fn span_of(loc: Option<&Location>, src: &str) -> (SourceSpan, u64, u64) {
+/// Past this many bytes into its line, a problem is reported without its label: miette pads
+/// the line under the excerpt up to the label's column with a format width, and a width past
+/// 65 535 panics (a byte is at most 4 columns, for a tab).
+const MAX_LABEL_COLUMN: usize = 16_000;
+
+pub(super) fn span_of(loc: Option<&Location>, src: &str) -> (Option<SourceSpan>, u64, u64) {
     let Some(loc) = loc.filter(|l| l.line() > 0) else {
-        return ((0, 0).into(), 1, 1);
+        return (Some((0, 0).into()), 1, 1);
     };
     let offset =
         loc.span().byte_offset().map(|o| o as usize).unwrap_or_else(|| line_col_offset(src, loc.line(), loc.column()));
     let len = loc.span().byte_len().map(|l| l as usize).unwrap_or(1).max(1);
     let len = len.min(src.len().saturating_sub(offset)).max(usize::from(offset < src.len()));
-    ((offset, len).into(), loc.line(), loc.column())
+    let head = &src.as_bytes()[..offset.min(src.len())];
+    let line_start = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
+    let span = (offset - line_start <= MAX_LABEL_COLUMN).then(|| (offset, len).into());
+    (span, loc.line(), loc.column())
 }
 
 fn line_col_offset(src: &str, line: u64, col: u64) -> usize {

@@ -55,7 +55,8 @@ pub(crate) fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Itera
 }
 
 pub(crate) fn attr<'a>(n: Node<'a, '_>, element: &'static str, name: &'static str) -> Result<&'a str, PacemakerError> {
-    n.attribute(name).ok_or(PacemakerError::MissingAttribute { element, attribute: name, line: line(n) })
+    // Lazily: `line` counts the document's lines up to the node, on every call.
+    n.attribute(name).ok_or_else(|| PacemakerError::MissingAttribute { element, attribute: name, line: line(n) })
 }
 
 /// `true`/`false`, as `pcmk__btoa` writes them; absent is `default`.

@@ -246,4 +246,21 @@ mod tests {
         let again = reading(r#"{"master_node":"node1","timestamp":140,"node_status":{"node1":"online"}}"#, 141);
         assert_eq!(diff(Some(&stale), &again), vec![EventData::Master { node: "node1".into() }]);
     }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_stale_or_drift_without_overflow() {
+        // The age overflowed (found by the fuzzer: an LRM's timestamp of i64::MIN).
+        assert_eq!(Freshness::of(Some(i64::MIN), 1_700_000_100), Freshness::Stale { age: i64::MAX });
+        assert_eq!(Freshness::of(Some(i64::MAX), -5), Freshness::Drift { ahead: i64::MAX });
+        let json = r#"{"master_node":"node1","timestamp":-9223372036854775808,
+            "lrm_status":{"node1":{"state":"active","mode":"active","timestamp":-9223372036854775808}}}"#;
+        let old = reading(json, 1_700_000_100);
+        assert_eq!(old.status.active_master(1_700_000_100), None);
+        let lrm_stale =
+            EventData::Daemon { node: "node1".into(), daemon: "lrm".into(), from: "".into(), to: "stale".into() };
+        assert_eq!(diff(None, &old), vec![lrm_stale], "a dead master's file says nothing, its LRM is stale");
+        let future = reading(&json.replace("-9223372036854775808", "9223372036854775807"), -5);
+        assert_eq!(future.status.freshness(-5), Freshness::Drift { ahead: i64::MAX });
+        assert!(diff(Some(&old), &future).contains(&EventData::Master { node: "node1".into() }));
+    }
 }

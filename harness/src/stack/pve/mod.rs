@@ -38,6 +38,8 @@ pub use live::{
 pub use quorum::{Member, QuorumView, parse_quorumtool};
 pub use read::{LogFormat, detect, parse, read_log};
 pub use ready::{unready, unready_from};
+// The fuzzer's seeds re-frame the simulator's lines as journal exports.
+pub(crate) use simulator::split as simulator_line;
 pub use states::{NODE_STATES, SERVICE_STATES, node_state, service_state};
 pub use status::{
     CurrentService, CurrentStatus, Freshness, HaStatus, LrmEntry, NodeEntry, STALE_AFTER_S, ServiceEntry,

@@ -46,10 +46,11 @@ pub enum Freshness {
 
 impl Freshness {
     pub fn of(timestamp: Option<i64>, now: i64) -> Self {
-        match timestamp {
+        // Saturating: the timestamp is whatever integer the status file holds.
+        match timestamp.map(|t| now.saturating_sub(t)) {
             None => Freshness::Unknown,
-            Some(t) if now - t > STALE_AFTER_S => Freshness::Stale { age: now - t },
-            Some(t) if now - t < -DRIFT_S => Freshness::Drift { ahead: t - now },
+            Some(age) if age > STALE_AFTER_S => Freshness::Stale { age },
+            Some(age) if age < -DRIFT_S => Freshness::Drift { ahead: age.saturating_neg() },
             Some(_) => Freshness::Active,
         }
     }
