@@ -118,12 +118,16 @@ pub enum LabCommand {
 /// `hadrill gc`: remove what killed runs left behind.
 #[derive(Debug, clap::Args)]
 pub struct GcArgs {
-    /// Also remove labs left up on purpose with `lab up --keep`.
+    /// Also remove labs left up on purpose with `lab up --keep`, and runs whose directory is
+    /// not in this state directory (another state directory's, perhaps kept there).
     #[arg(long)]
     pub all: bool,
     /// Only this run.
     #[arg(long, value_name = "RUN")]
     pub run: Option<String>,
+    /// Remove nothing: list what is left behind (one line per item, then `N left`).
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub host: HostArgs,
 }
@@ -388,6 +392,22 @@ pub fn run_lab(cmd: LabCommand) -> Result<i32> {
 
 pub fn run_gc(args: GcArgs) -> Result<i32> {
     let only = args.run.as_deref().map(parse_run).transpose()?;
+    if args.dry_run {
+        let inv = lab::inventory(&args.host.uri(), &args.host.state_dir())?;
+        let mine = |l: &&lab::Leftover| only.is_none() || l.run.as_ref() == only.as_ref();
+        let left: Vec<&lab::Leftover> = inv.leftovers.iter().filter(mine).collect();
+        for l in &left {
+            println!("{:<13} {:<8} {}", l.kind.as_str(), l.run.as_ref().map(|r| r.as_str()).unwrap_or("-"), l.what);
+        }
+        for (run, why) in &inv.spared {
+            println!("spared run {run}: {}", serde_json::to_string(why).unwrap_or_default().trim_matches('"'));
+        }
+        if !inv.foreign.is_empty() {
+            println!("{} items of runs with no directory here (`--all` removes them)", inv.foreign.len());
+        }
+        println!("{} left", left.len());
+        return Ok(EXIT_OK);
+    }
     let report = lab::gc(&args.host.uri(), &args.host.state_dir(), args.all, only.as_ref())?;
     for r in &report.runs {
         println!("removed run {r}");
@@ -398,10 +418,22 @@ pub fn run_gc(args: GcArgs) -> Result<i32> {
     for n in &report.networks {
         println!("  network {n}");
     }
+    for f in report.files.iter().chain(&report.images).chain(&report.unmounted) {
+        println!("  removed {}", f.display());
+    }
+    for p in &report.killed {
+        println!("  killed  {} {}", p.pid, p.command);
+    }
     for r in &report.skipped {
         println!("kept run {r} (held by a live hadrill, or left up with --keep; `--all` removes kept runs)");
     }
-    if report.runs.is_empty() {
+    if !report.foreign.is_empty() {
+        println!(
+            "left {} runs alone whose directory is not in this state directory (`--all` removes them)",
+            report.foreign.len()
+        );
+    }
+    if report.runs.is_empty() && report.images.is_empty() && report.killed.is_empty() {
         println!("nothing to collect");
     }
     Ok(EXIT_OK)

@@ -6,6 +6,7 @@ mod cache;
 mod error;
 mod recipe;
 mod run;
+mod scratch;
 
 pub use build::{BuildOptions, build, mmdebstrap_spec};
 pub(crate) use build::{progress_style, set_mode};
@@ -13,3 +14,4 @@ pub use cache::{BuiltImage, ImageCache, WHOLE_DISK_ROOT};
 pub use error::ImageError;
 pub use recipe::{ExtraRepository, Recipe, default_recipes_dir};
 pub use run::{CommandSpec, run_command};
+pub use scratch::{PartialBuild, Scratch, partial_builds};
