@@ -190,12 +190,16 @@ pub enum LabCommand {
 /// `hadrill gc`: remove what killed runs left behind.
 #[derive(Debug, clap::Args)]
 pub struct GcArgs {
-    /// Also remove labs left up on purpose with `lab up --keep`.
+    /// Also remove labs left up on purpose with `lab up --keep`, and runs whose directory is
+    /// not in this state directory (another state directory's, perhaps kept there).
     #[arg(long)]
     pub all: bool,
     /// Only this run.
     #[arg(long, value_name = "RUN", value_parser = run_id)]
     pub run: Option<RunId>,
+    /// Remove nothing: list what is left behind (one line per item, then `N left`).
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub host: HostArgs,
 }

@@ -197,7 +197,29 @@ pub fn run_lab(cmd: LabCommand, color: bool) -> Result<i32> {
 }
 
 pub fn run_gc(args: GcArgs) -> Result<i32> {
-    let report = lab::gc(&args.host.uri(), &args.host.state_dir(), args.all, args.run.as_ref())?;
+    let only = args.run.as_ref();
+    if args.dry_run {
+        let inv = lab::inventory(&args.host.uri(), &args.host.state_dir())?;
+        let mine = |l: &&lab::Leftover| only.is_none() || l.run.as_ref() == only;
+        let left: Vec<&lab::Leftover> = inv.leftovers.iter().filter(mine).collect();
+        for l in &left {
+            crate::outln!(
+                "{:<13} {:<8} {}",
+                l.kind.as_str(),
+                l.run.as_ref().map(|r| r.as_str()).unwrap_or("-"),
+                l.what
+            );
+        }
+        for (run, why) in &inv.spared {
+            crate::outln!("spared run {run}: {}", serde_json::to_string(why).unwrap_or_default().trim_matches('"'));
+        }
+        if !inv.foreign.is_empty() {
+            crate::outln!("{} items of runs with no directory here (`--all` removes them)", inv.foreign.len());
+        }
+        crate::outln!("{} left", left.len());
+        return Ok(EXIT_OK);
+    }
+    let report = lab::gc(&args.host.uri(), &args.host.state_dir(), args.all, only)?;
     for r in &report.runs {
         crate::outln!("removed run {r}");
     }
@@ -207,10 +229,22 @@ pub fn run_gc(args: GcArgs) -> Result<i32> {
     for n in &report.networks {
         crate::outln!("  network {n}");
     }
+    for f in report.files.iter().chain(&report.images).chain(&report.unmounted) {
+        crate::outln!("  removed {}", f.display());
+    }
+    for p in &report.killed {
+        crate::outln!("  killed  {} {}", p.pid, p.command);
+    }
     for r in &report.skipped {
         crate::outln!("kept run {r} (held by a live hadrill, or left up with --keep; `--all` removes kept runs)");
     }
-    if report.runs.is_empty() {
+    if !report.foreign.is_empty() {
+        crate::outln!(
+            "left {} runs alone whose directory is not in this state directory (`--all` removes them)",
+            report.foreign.len()
+        );
+    }
+    if report.runs.is_empty() && report.images.is_empty() && report.killed.is_empty() {
         crate::outln!("nothing to collect");
     }
     Ok(EXIT_OK)

@@ -1,7 +1,11 @@
 //! The builder: mmdebstrap into a root directory (packages, extra APT repositories with their
 //! keys, `files/`, `essential.sh`, `customize.sh`), the kernel and initrd copied out for
-//! direct boot, `mkfs.ext4 -d` and `qemu-img convert` to a qcow2 base. Works in a scratch directory next to the cache and moves the result into
-//! place only when everything succeeded; the scratch directory is removed on every path.
+//! direct boot, `mkfs.ext4 -d` and `qemu-img convert` to a qcow2 base. Works in a scratch
+//! directory next to the cache ([`super::scratch`]) and moves the result into place only when
+//! everything succeeded; the scratch directory is removed on every path this process lives
+//! through, and by `gc` after a `kill -9`. mmdebstrap runs contained (its own PID and mount
+//! namespace, killed with hadrill) with its temporary files inside the scratch directory, so a
+//! killed build leaves nothing running, mounted or in `/tmp`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -11,6 +15,7 @@ use tracing::info;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 use super::run::{CommandSpec, run_command};
+use super::scratch::Scratch;
 use super::{BuiltImage, ExtraRepository, ImageCache, ImageError, Recipe};
 
 /// Options of one build.
@@ -20,15 +25,6 @@ pub struct BuildOptions {
     pub force: bool,
     /// The extra repositories the recipe asks for (part of the cache key).
     pub repositories: Vec<ExtraRepository>,
-}
-
-/// Removes the scratch directory however the build ends.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Builds `recipe` into `cache`, or returns the cached image when its hash is already built.
@@ -54,16 +50,18 @@ pub fn build(
 
     let final_dir = cache.dir(recipe.name(), &hash);
     let scratch_path = cache.root.join(recipe.name()).join(format!(".build-{hash}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch_path);
-    std::fs::create_dir_all(&scratch_path).map_err(|e| ImageError::io(&scratch_path, e))?;
-    let scratch = Scratch(scratch_path.clone());
+    let scratch = Scratch::create(&scratch_path)?;
     let rootfs = scratch.0.join("rootfs");
+    // mmdebstrap's own temporary files (a GnuPG home, apt configuration) go with the scratch
+    // directory instead of into /tmp, where a killed build would leave them.
+    let tmp = scratch.0.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| ImageError::io(&tmp, e))?;
 
     // 1. The root file system.
     let f = &recipe.file;
     span.pb_set_message("mmdebstrap: packages");
     info!(step = "1/4", "mmdebstrap {} {} packages", f.suite, f.packages.len());
-    let spec = mmdebstrap_spec(recipe, &rootfs, &opts.repositories)?;
+    let spec = mmdebstrap_spec(recipe, &rootfs, &opts.repositories)?.contained().env("TMPDIR", tmp.to_string_lossy());
     run_command(&spec, cancel, |line| {
         if let Some(msg) = line.strip_prefix("I: ") {
             span.pb_set_message(&format!("mmdebstrap: {msg}"));
@@ -123,6 +121,8 @@ pub fn build(
         dir: scratch.0.clone(),
     };
     cache.save(&img)?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_file(scratch.0.join(super::scratch::OWNER));
     std::fs::rename(&scratch.0, &final_dir).map_err(|e| ImageError::io(&final_dir, e))?;
     // Read by the qemu user under qemu:///system.
     set_mode(&final_dir, 0o755);

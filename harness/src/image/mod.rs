@@ -8,6 +8,7 @@ mod error;
 pub mod pve;
 mod recipe;
 mod run;
+mod scratch;
 
 pub use build::{BuildOptions, build, mmdebstrap_spec};
 pub(crate) use build::{progress_style, set_mode};
@@ -15,3 +16,4 @@ pub use cache::{BuiltImage, ImageCache, WHOLE_DISK_ROOT};
 pub use error::ImageError;
 pub use recipe::{ExtraRepository, Recipe, default_recipes_dir};
 pub use run::{CommandSpec, run_command};
+pub use scratch::{PartialBuild, Scratch, partial_builds};

@@ -93,6 +93,8 @@ pub struct OwnedNetwork {
 pub struct Removed {
     pub domains: Vec<String>,
     pub networks: Vec<String>,
+    /// libvirt's files about the run (QEMU's domain logs), removed after the domains.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// A libvirt connection that only touches hadrill's objects.

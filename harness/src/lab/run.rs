@@ -4,7 +4,8 @@
 //! isolated networks, the run's key pair, one qcow2 overlay per VM, the domains (each with
 //! its ownership mark) and starts them. The `Lab` value owns all of it: dropping it (end of
 //! scope, `?`, panic unwinding, Ctrl-C handled by the caller) tears everything down unless
-//! [`Lab::keep`] was called. What a killed process leaves behind, [`gc`] removes.
+//! [`Lab::keep`] was called. What a killed process leaves behind, `gc`
+//! ([`super::leftovers`]) removes.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -447,8 +448,12 @@ impl Lab {
     }
 }
 
-fn teardown(hv: &Hypervisor, run: &RunId, dir: &RunDir) -> Result<Removed, LabError> {
-    let removed = hv.remove_run(run)?;
+/// Removes a run: its domains and networks, then libvirt's files about them (QEMU's log of
+/// each domain outlives the domain), then the run directory, last, so that a teardown cut
+/// short leaves the directory for `gc` to find the run by.
+pub(crate) fn teardown(hv: &Hypervisor, run: &RunId, dir: &RunDir) -> Result<Removed, LabError> {
+    let mut removed = hv.remove_run(run)?;
+    removed.files = super::leftovers::remove_libvirt_files(hv.uri(), run);
     dir.remove()?;
     Ok(removed)
 }
@@ -533,49 +538,6 @@ pub fn list_runs(uri: &str, state_dir: &Path) -> Result<Vec<RunSummary>, LabErro
         entry(&mut map, &n.run).networks.push(n.name);
     }
     Ok(map.into_values().collect())
-}
-
-/// What `gc` removed.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct GcReport {
-    pub runs: Vec<RunId>,
-    pub domains: Vec<String>,
-    pub networks: Vec<String>,
-    /// Runs left alone because a live process holds them or they were kept.
-    pub skipped: Vec<RunId>,
-}
-
-/// Removes what dead runs left behind: their domains, networks and run directories. Runs
-/// held by a live process are never touched; kept runs only with `include_kept`. With
-/// `only`, just that run (still never one held by a live process).
-pub fn gc(uri: &str, state_dir: &Path, include_kept: bool, only: Option<&RunId>) -> Result<GcReport, LabError> {
-    let hv = Hypervisor::open(uri)?;
-    let mut report = GcReport::default();
-    let mut first_err = None;
-    for s in list_runs(uri, state_dir)? {
-        if only.is_some_and(|r| *r != s.run) {
-            continue;
-        }
-        let kept = s.record.as_ref().is_some_and(|r| r.kept);
-        if s.owner_alive || (kept && !include_kept) {
-            report.skipped.push(s.run);
-            continue;
-        }
-        match teardown(&hv, &s.run, &RunDir::new(state_dir, &s.run)) {
-            Ok(r) => {
-                report.domains.extend(r.domains);
-                report.networks.extend(r.networks);
-                report.runs.push(s.run);
-            }
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(report),
-    }
 }
 
 #[cfg(test)]

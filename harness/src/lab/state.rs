@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! <state>/images/<name>/<hash>/   base.qcow2, vmlinuz, initrd.img, image.json
+//! <state>/images/<name>/.build-<hash>-<pid>/   a build in progress (owner, rootfs, tmp, …)
 //! <state>/runs/<run>/             lab.json, owner, id_ed25519, known_hosts,
 //!                                 disks/<node>.qcow2, console/<node>.log
 //! <state>/keys/<file>             the Proxmox VE repository key, fetched and checked

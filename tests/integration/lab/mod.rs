@@ -3,6 +3,7 @@
 
 mod e2e;
 mod image_repo;
+mod kill_e2e;
 mod pve_identity;
 mod run_e2e;
 mod testdriver;
@@ -28,6 +29,14 @@ fn sensitivity() -> Vec<(String, String, &'static str, &'static [&'static str])>
         })
         .collect()
 }
+
+/// Killed runs on real VMs: where each is killed, and how.
+type Kill = fn() -> Result<(), String>;
+const KILLS: [(&str, Kill); 3] = [
+    ("kill_9_during_image_build_then_gc", kill_e2e::kill_9_during_image_build_then_gc),
+    ("kill_9_during_lab_up_then_gc", kill_e2e::kill_9_during_lab_up_then_gc),
+    ("sigterm_during_bootstrap_without_gc", kill_e2e::sigterm_during_bootstrap_without_gc),
+];
 
 /// Real-VM trials take the host's CPUs for minutes; two labs at once would starve both.
 fn one_lab_at_a_time() -> std::sync::MutexGuard<'static, ()> {
@@ -58,6 +67,7 @@ pub fn trials() -> Vec<Trial> {
             "lab::testdriver::gc_removes_what_a_dead_run_left_and_spares_live_ones",
             testdriver::gc_removes_what_a_dead_run_left_and_spares_live_ones,
         ),
+        panicking("lab::testdriver::inventory_lists_what_gc_removes", testdriver::inventory_lists_what_gc_removes),
     ];
     if e2e::enabled() {
         out.push(panicking("lab::e2e::real_vms_power_pull_and_link_down", || {
@@ -78,6 +88,12 @@ pub fn trials() -> Vec<Trial> {
             out.push(trial(format!("lab::e2e::pve_node_identity_on_{suite}"), move || {
                 let _one = one_lab_at_a_time();
                 pve_identity::lab_identity_on(suite)
+            }));
+        }
+        for (name, f) in KILLS {
+            out.push(trial(format!("lab::kill_e2e::{name}"), move || {
+                let _one = one_lab_at_a_time();
+                f()
             }));
         }
         out.push(trial("lab::run_e2e::hadrill_run_power_pull_passes", || {
@@ -105,6 +121,12 @@ pub fn trials() -> Vec<Trial> {
             out.push(skipped(
                 format!("lab::e2e::pve_node_identity_on_{suite}"),
                 "set HADRILL_E2E=1 to boot the Proxmox VE images' lab side on real VMs".into(),
+            ));
+        }
+        for (name, _) in KILLS {
+            out.push(skipped(
+                format!("lab::kill_e2e::{name}"),
+                "set HADRILL_E2E=1 to kill `hadrill run` on real VMs and count what is left".into(),
             ));
         }
         out.push(skipped(

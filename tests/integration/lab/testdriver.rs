@@ -1,5 +1,6 @@
 //! The lab's libvirt code against libvirt's own in-process `test:///default` driver: define,
-//! start, destroy, link changes, events, refusal to touch foreign objects, teardown and gc.
+//! start, destroy, link changes, events, refusal to touch foreign objects, teardown, gc and
+//! the inventory of leftovers.
 //! The driver's state is shared by every connection of the process, so each test works on
 //! its own run id and asserts only about its own objects plus the driver's built-in ones.
 
@@ -9,8 +10,8 @@ use std::time::Duration;
 
 use hadrill::image::BuiltImage;
 use hadrill::lab::{
-    DomainEvents, HvEvent, HvEventKind, Hypervisor, Lab, LabConfig, LabError, Lifecycle, NetRole, RunDir, RunId,
-    RunState, gc,
+    DomainEvents, HvEvent, HvEventKind, Hypervisor, Inventory, Lab, LabConfig, LabError, LeftoverKind, Lifecycle,
+    NetRole, RunDir, RunId, RunState, Spared, gc, inventory,
 };
 
 const URI: &str = "test:///default";
@@ -211,4 +212,71 @@ pub fn gc_removes_what_a_dead_run_left_and_spares_live_ones() {
     let report = gc(URI, &tmp.0, false, Some(live.run())).unwrap();
     assert_eq!(report.skipped, vec![live.run().clone()], "a live run is never collected");
     assert_eq!(live.state("node1").unwrap(), RunState::Running);
+}
+
+/// The inventory of leftovers: a killed run (dead holder, domains, networks, run directory) and
+/// a killed image build are listed until `gc`, and nothing after it; from another state
+/// directory the same run is foreign, neither a leftover nor collected without `--all`.
+pub fn inventory_lists_what_gc_removes() {
+    let (tmp, img) = scratch("inv");
+    // The test driver forgets everything when the process's last connection closes: this one
+    // stays open while the "killed" lab lets go of its own.
+    let hv = Hypervisor::open(URI).unwrap();
+    let cancel = AtomicBool::new(false);
+    let mut cfg = LabConfig::new(URI, &tmp.0, 1);
+    cfg.with_storage = false;
+    let dead = Lab::up(&cfg, &img, &cancel).unwrap();
+    let run = dead.run().clone();
+    let dir = dead.run_dir().clone();
+    let mut rec = dead.keep().unwrap();
+    rec.kept = false;
+    rec.save(&dir.record()).unwrap();
+    std::fs::write(dir.owner(), "999999999:1\n").unwrap();
+    for vm in &rec.vms {
+        let dom = hv.connect().lookup_domain_by_name(&vm.domain).unwrap();
+        let meta = format!("<owner run=\"{run}\" role=\"node\" node=\"{}\" holder=\"999999999:1\"/>", vm.node);
+        dom.set_metadata(2, Some(&meta), Some("hadrill"), Some(hadrill::lab::NAMESPACE), 0).unwrap();
+    }
+    // A build killed mid-way: its scratch directory, owned by a process that is gone.
+    let partial = tmp.0.join("images/fake/.build-0000000000000000-999999999");
+    std::fs::create_dir_all(partial.join("rootfs/etc")).unwrap();
+    std::fs::write(partial.join("owner"), "999999999:1\n").unwrap();
+
+    let mine = |inv: &Inventory| -> Vec<(LeftoverKind, String)> {
+        inv.leftovers
+            .iter()
+            .filter(|l| l.run.as_ref().is_none_or(|r| *r == run))
+            .map(|l| (l.kind, l.what.clone()))
+            .collect()
+    };
+    let before = mine(&inventory(URI, &tmp.0).unwrap());
+    let kinds: Vec<LeftoverKind> = before.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        [
+            LeftoverKind::Domain,
+            LeftoverKind::Network,
+            LeftoverKind::Network,
+            LeftoverKind::RunDir,
+            LeftoverKind::PartialImage
+        ],
+        "{before:?}"
+    );
+
+    // Seen from another state directory, the run is someone else's.
+    let (other, _) = scratch("inv-other");
+    let there = inventory(URI, &other.0).unwrap();
+    assert!(there.leftovers.iter().all(|l| l.run.as_ref() != Some(&run)));
+    assert!(there.spared.contains(&(run.clone(), Spared::Foreign)));
+    let report = gc(URI, &other.0, false, None).unwrap();
+    assert!(report.foreign.contains(&run) && !report.runs.contains(&run));
+    assert!(hv.owned_domains().unwrap().iter().any(|d| d.owner.run == run), "not collected from elsewhere");
+
+    let report = gc(URI, &tmp.0, false, None).unwrap();
+    assert_eq!(report.runs, vec![run.clone()]);
+    assert_eq!(report.images, vec![partial.clone()]);
+    assert!(mine(&inventory(URI, &tmp.0).unwrap()).is_empty(), "nothing left after gc");
+    assert!(!partial.exists() && !dir.path.exists());
+    assert!(hv.owned_domains().unwrap().iter().all(|d| d.owner.run != run));
+    assert!(hv.owned_networks().unwrap().iter().all(|n| n.run != run));
 }

@@ -153,13 +153,15 @@ impl Drop for InstallRun {
     fn drop(&mut self) {
         match self.hv.remove_run(&self.run) {
             Ok(r) => {
+                crate::lab::remove_libvirt_files(self.hv.uri(), &self.run);
+                let _ = self.dir.remove();
                 info!(run = %self.run, domains = r.domains.len(), networks = r.networks.len(), "install run removed")
             }
+            // The run directory stays: it is how `gc` knows the run is this state directory's.
             Err(e) => {
                 warn!(run = %self.run, error = %e, "install run not fully removed; `hadrill gc` removes the rest")
             }
         }
-        let _ = self.dir.remove();
     }
 }
 
